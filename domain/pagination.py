@@ -1,0 +1,73 @@
+"""Cursor pagination: keyset on (sort instant, id), newest first, with opaque cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from domain.errors import InvalidInput
+
+T = TypeVar("T")
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A position in a list ordered by (at DESC, id DESC)."""
+
+    at: datetime
+    id: str
+
+    def encode(self) -> str:
+        raw = json.dumps([self.at.isoformat(), self.id], separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, value: str) -> Cursor:
+        try:
+            padded = value + "=" * (-len(value) % 4)
+            at, object_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            return cls(at=datetime.fromisoformat(at), id=str(object_id))
+        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+            raise InvalidInput(
+                "The cursor in `after` is not one this API gave out; "
+                "pass an endCursor or cursor from a previous page.",
+                field="after",
+            ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """Which page a caller wants: up to `first` items after a cursor."""
+
+    first: int = DEFAULT_PAGE_SIZE
+    after: Cursor | None = None
+
+    @classmethod
+    def of(cls, first: int | None, after: str | None) -> PageRequest:
+        size = DEFAULT_PAGE_SIZE if first is None else first
+        if not 0 <= size <= MAX_PAGE_SIZE:
+            raise InvalidInput(
+                f"`first` must be between 0 and {MAX_PAGE_SIZE} (got {size}).", field="first"
+            )
+        return cls(first=size, after=Cursor.decode(after) if after else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list and what a client needs to fetch the next."""
+
+    items: Sequence[T]
+    cursors: Sequence[str]
+    has_next_page: bool
+    total_count: int
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.cursors[-1] if self.cursors else None

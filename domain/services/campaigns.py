@@ -1,0 +1,141 @@
+"""Planning campaigns and scheduling or canceling discounts on listings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+
+from domain.errors import Conflict, NotFound
+from domain.model.accounts import Principal
+from domain.model.campaigns import Campaign, Discount, DiscountStatus
+from domain.pagination import Page, PageRequest
+from domain.ports import CampaignFilter, Clock, DiscountFilter, UnitOfWorkFactory
+
+LIVE_STATUSES = frozenset({DiscountStatus.SCHEDULED, DiscountStatus.ACTIVE})
+
+
+class CampaignService:
+    """Campaigns and their discounts."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    async def create(
+        self,
+        principal: Principal,
+        *,
+        name: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        budget: Decimal | None,
+    ) -> Campaign:
+        principal.require_write()
+        campaign = Campaign.plan(
+            account_id=principal.account_id,
+            name=name,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            budget=budget,
+            now=self._clock.now(),
+        )
+        async with self._uow() as uow:
+            await uow.campaigns.add(campaign)
+            await uow.commit()
+        return campaign
+
+    async def get(self, principal: Principal, campaign_id: str) -> Campaign:
+        found = await self.get_many(principal, [campaign_id])
+        if campaign_id not in found:
+            raise NotFound.of("Campaign", campaign_id)
+        return found[campaign_id]
+
+    async def get_many(self, principal: Principal, ids: Sequence[str]) -> dict[str, Campaign]:
+        async with self._uow() as uow:
+            return await uow.campaigns.get_many(principal.account_id, ids)
+
+    async def page(
+        self, principal: Principal, request: PageRequest, where: CampaignFilter
+    ) -> Page[Campaign]:
+        async with self._uow() as uow:
+            return await uow.campaigns.page(principal.account_id, request, where)
+
+    async def schedule_discount(
+        self,
+        principal: Principal,
+        *,
+        listing_id: str,
+        percent: float,
+        starts_at: datetime,
+        ends_at: datetime,
+        campaign_id: str | None,
+    ) -> Discount:
+        """Schedule a discount; a listing carries at most one discount at any instant."""
+        principal.require_write()
+        now = self._clock.now()
+        async with self._uow() as uow:
+            campaign = None
+            if campaign_id is not None:
+                campaign = await uow.campaigns.get(principal.account_id, campaign_id)
+                if campaign is None:
+                    raise NotFound(f"Campaign {campaign_id!r} was not found.", field="campaignId")
+            discount = Discount.schedule(
+                account_id=principal.account_id,
+                listing_id=listing_id,
+                percent=percent,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                campaign=campaign,
+                now=now,
+            )
+            for other in await uow.discounts.live_on_listing(
+                principal.account_id, discount.listing_id
+            ):
+                if other.status_at(now) in LIVE_STATUSES and other.overlaps(starts_at, ends_at):
+                    raise Conflict(
+                        f"Listing {discount.listing_id} already has discount {other.id} from "
+                        f"{other.starts_at.isoformat()} to {other.ends_at.isoformat()}; "
+                        "cancel it or pick another period.",
+                        field="startsAt",
+                    )
+            await uow.discounts.add(discount)
+            await uow.commit()
+        return discount
+
+    async def cancel_discount(self, principal: Principal, discount_id: str) -> Discount:
+        principal.require_write()
+        async with self._uow() as uow:
+            discount = await uow.discounts.get(principal.account_id, discount_id)
+            if discount is None:
+                raise NotFound.of("Discount", discount_id)
+            discount.cancel(self._clock.now())
+            await uow.discounts.save(discount)
+            await uow.commit()
+        return discount
+
+    async def discounts_by_id(
+        self, principal: Principal, ids: Sequence[str]
+    ) -> dict[str, Discount]:
+        async with self._uow() as uow:
+            return await uow.discounts.get_many(principal.account_id, ids)
+
+    async def discounts(
+        self, principal: Principal, request: PageRequest, where: DiscountFilter
+    ) -> Page[Discount]:
+        if where.status is not None and where.as_of is None:
+            where = replace(where, as_of=self._clock.now())
+        async with self._uow() as uow:
+            return await uow.discounts.page(principal.account_id, request, where)
+
+    async def discounts_by_campaign(
+        self, principal: Principal, campaign_ids: Sequence[str], request: PageRequest
+    ) -> dict[str, Page[Discount]]:
+        async with self._uow() as uow:
+            return await uow.discounts.pages_by_campaign(
+                principal.account_id, campaign_ids, request
+            )

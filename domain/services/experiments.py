@@ -1,0 +1,124 @@
+"""Creating, changing, deleting and reading experiments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.model.accounts import Principal
+from domain.model.experiments import Experiment, ProblemType
+from domain.pagination import Page, PageRequest
+from domain.ports import Clock, ExperimentFilter, UnitOfWork, UnitOfWorkFactory
+
+
+class ExperimentService:
+    """Experiments of an account."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def create(
+        self,
+        principal: Principal,
+        *,
+        dataset_id: str,
+        name: str,
+        description: str | None,
+        problem_type: ProblemType,
+        target: str | None,
+        metric: str | None,
+    ) -> Experiment:
+        principal.require_write()
+        async with self._uow() as uow:
+            dataset = await uow.datasets.get(principal.account_id, dataset_id)
+            if dataset is None:
+                raise NotFound(f"Dataset {dataset_id!r} was not found.", field="datasetId")
+            experiment = Experiment.define(
+                account_id=principal.account_id,
+                dataset=dataset,
+                name=name,
+                description=description,
+                problem_type=problem_type,
+                target=target,
+                metric=metric,
+                now=self._clock.now(),
+            )
+            await self._check_name_free(uow, experiment)
+            await uow.experiments.add(experiment)
+            await uow.commit()
+        return experiment
+
+    async def update(
+        self,
+        principal: Principal,
+        experiment_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        clear_description: bool = False,
+        metric: str | None = None,
+    ) -> Experiment:
+        """Change name, description or metric; unset arguments are left as they are."""
+        principal.require_write()
+        if name is None and description is None and not clear_description and metric is None:
+            raise InvalidInput("Nothing to update: give a name, description or metric.")
+        now = self._clock.now()
+        async with self._uow() as uow:
+            experiment = await self._get(uow, principal, experiment_id)
+            if name is not None:
+                experiment.rename(name, now)
+                await self._check_name_free(uow, experiment)
+            if description is not None or clear_description:
+                experiment.describe(description, now)
+            if metric is not None:
+                experiment.change_metric(metric, now)
+            await uow.experiments.save(experiment)
+            await uow.commit()
+        return experiment
+
+    async def delete(self, principal: Principal, experiment_id: str) -> str:
+        """Delete an experiment with its finished runs and models; refuse while runs are live."""
+        principal.require_write()
+        async with self._uow() as uow:
+            await self._get(uow, principal, experiment_id)
+            active = await uow.runs.count_active(principal.account_id, experiment_id)
+            if active:
+                raise Conflict(
+                    f"The experiment has {active} active run(s); cancel them before deleting."
+                )
+            await uow.models.delete_for_experiment(principal.account_id, experiment_id)
+            await uow.runs.delete_for_experiment(principal.account_id, experiment_id)
+            await uow.experiments.delete(principal.account_id, experiment_id)
+            await uow.commit()
+        return experiment_id
+
+    async def get(self, principal: Principal, experiment_id: str) -> Experiment:
+        async with self._uow() as uow:
+            return await self._get(uow, principal, experiment_id)
+
+    async def get_many(self, principal: Principal, ids: Sequence[str]) -> dict[str, Experiment]:
+        async with self._uow() as uow:
+            return await uow.experiments.get_many(principal.account_id, ids)
+
+    async def page(
+        self, principal: Principal, request: PageRequest, where: ExperimentFilter
+    ) -> Page[Experiment]:
+        async with self._uow() as uow:
+            return await uow.experiments.page(principal.account_id, request, where)
+
+    @staticmethod
+    async def _get(uow: UnitOfWork, principal: Principal, experiment_id: str) -> Experiment:
+        experiment = await uow.experiments.get(principal.account_id, experiment_id)
+        if experiment is None:
+            raise NotFound.of("Experiment", experiment_id)
+        return experiment
+
+    @staticmethod
+    async def _check_name_free(uow: UnitOfWork, experiment: Experiment) -> None:
+        other = await uow.experiments.find_by_name(experiment.account_id, experiment.name)
+        if other is not None and other.id != experiment.id:
+            raise Conflict(
+                f"An experiment named {experiment.name!r} already exists; pick another name.",
+                field="name",
+            )

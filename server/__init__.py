@@ -1,0 +1,1 @@
+"""The server: GraphQL schema, adapters, configuration and the composition root."""

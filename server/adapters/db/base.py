@@ -1,0 +1,160 @@
+"""What every account-scoped SQL repository shares: get, save, delete, keyset pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+
+from domain.pagination import Cursor, Page, PageRequest
+from server.adapters.db.tables import Base
+
+E = TypeVar("E")
+R = TypeVar("R", bound=Base)
+
+
+class SqlRepository(Generic[E, R]):
+    """Account-scoped CRUD and pagination for one entity type mapped to one table.
+
+    Subclasses name the row class, the column lists sort on, and the two conversions.
+    """
+
+    row: ClassVar[type[Any]]
+    sort_field: ClassVar[str] = "created_at"
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- conversions -------------------------------------------------------------------------
+    def to_entity(self, row: R) -> E:
+        raise NotImplementedError
+
+    def to_values(self, entity: E) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # -- columns -----------------------------------------------------------------------------
+    @property
+    def _id(self) -> InstrumentedAttribute[str]:
+        return self.row.id  # type: ignore[no-any-return]
+
+    @property
+    def _account(self) -> InstrumentedAttribute[str]:
+        return self.row.account_id  # type: ignore[no-any-return]
+
+    @property
+    def _sort(self) -> InstrumentedAttribute[Any]:
+        return getattr(self.row, self.sort_field)  # type: ignore[no-any-return]
+
+    def cursor_of(self, entity: E) -> str:
+        return Cursor(getattr(entity, self.sort_field), entity.id).encode()  # type: ignore[attr-defined]
+
+    # -- operations --------------------------------------------------------------------------
+    async def add(self, entity: E) -> None:
+        self.session.add(self.row(**self.to_values(entity)))
+
+    async def save(self, entity: E) -> None:
+        values = self.to_values(entity)
+        await self.session.execute(
+            update(self.row)
+            .where(self._id == values["id"], self._account == values["account_id"])
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def get(self, account_id: str, entity_id: str) -> E | None:
+        return (await self.get_many(account_id, [entity_id])).get(entity_id)
+
+    async def get_many(self, account_id: str, ids: Sequence[str]) -> dict[str, E]:
+        if not ids:
+            return {}
+        rows = await self.session.scalars(
+            select(self.row).where(self._account == account_id, self._id.in_(set(ids)))
+        )
+        return {row.id: self.to_entity(row) for row in rows}
+
+    async def delete(self, account_id: str, entity_id: str) -> None:
+        await self.session.execute(
+            delete(self.row).where(self._account == account_id, self._id == entity_id)
+        )
+
+    async def _page(
+        self, account_id: str, request: PageRequest, *where: ColumnElement[bool]
+    ) -> Page[E]:
+        """Newest first; `first + 1` rows tell whether there is a next page."""
+        conditions = [self._account == account_id, *where]
+        total = await self.session.scalar(
+            select(func.count()).select_from(self.row).where(*conditions)
+        )
+        items: list[E] = []
+        if request.first > 0:
+            query = (
+                select(self.row)
+                .where(*conditions, *self._after(request.after))
+                .order_by(self._sort.desc(), self._id.desc())
+                .limit(request.first + 1)
+            )
+            items = [self.to_entity(row) for row in await self.session.scalars(query)]
+        return self._make_page(items, request, total or 0)
+
+    async def _pages_by(
+        self,
+        group: InstrumentedAttribute[str],
+        account_id: str,
+        keys: Sequence[str],
+        request: PageRequest,
+    ) -> dict[str, Page[E]]:
+        """A page per group key in two statements, whatever the number of keys."""
+        if not keys:
+            return {}
+        conditions = [self._account == account_id, group.in_(set(keys))]
+        counts = dict(
+            (
+                await self.session.execute(
+                    select(group, func.count()).where(*conditions).group_by(group)
+                )
+            ).all()
+        )
+        grouped: dict[str, list[E]] = {key: [] for key in keys}
+        if request.first > 0:
+            position = (
+                func.row_number()
+                .over(partition_by=group, order_by=(self._sort.desc(), self._id.desc()))
+                .label("position")
+            )
+            ranked = (
+                select(self.row, position)
+                .where(*conditions, *self._after(request.after))
+                .subquery()
+            )
+            ranked_row = aliased(self.row, ranked)
+            query = (
+                select(ranked_row)
+                .where(ranked.c.position <= request.first + 1)
+                .order_by(ranked.c[group.key], ranked.c.position)
+            )
+            for row in await self.session.scalars(query):
+                grouped[getattr(row, group.key)].append(self.to_entity(row))
+        return {key: self._make_page(grouped[key], request, counts.get(key, 0)) for key in keys}
+
+    def _after(self, cursor: Cursor | None) -> list[ColumnElement[bool]]:
+        if cursor is None:
+            return []
+        return [
+            or_(
+                self._sort < cursor.at,
+                and_(self._sort == cursor.at, self._id < cursor.id),
+            )
+        ]
+
+    def _make_page(self, items: list[E], request: PageRequest, total: int) -> Page[E]:
+        has_next = len(items) > request.first
+        items = items[: request.first]
+        return Page(
+            items=items,
+            cursors=[self.cursor_of(item) for item in items],
+            has_next_page=has_next,
+            total_count=total,
+        )

@@ -1,0 +1,179 @@
+"""Relational schema (SQLAlchemy 2 typed mappings). Migrations in migrations/ mirror it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ID = String(36)
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every database (SQLite keeps them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    __table_args__ = (Index("ix_users_account_created", "account_id", "created_at", "id"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class DatasetRow(Base):
+    __tablename__ = "datasets"
+    __table_args__ = (Index("ix_datasets_account_created", "account_id", "created_at", "id"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    storage_key: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(Integer)
+    columns: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
+class ExperimentRow(Base):
+    __tablename__ = "experiments"
+    __table_args__ = (
+        UniqueConstraint("account_id", "name", name="uq_experiments_account_name"),
+        Index("ix_experiments_account_created", "account_id", "created_at", "id"),
+        Index("ix_experiments_dataset", "dataset_id"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    dataset_id: Mapped[str] = mapped_column(ID, ForeignKey("datasets.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str | None] = mapped_column(Text)
+    problem_type: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str | None] = mapped_column(String(255))
+    metric: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_account_queued", "account_id", "queued_at", "id"),
+        Index("ix_runs_experiment_queued", "experiment_id", "queued_at", "id"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    experiment_id: Mapped[str] = mapped_column(ID, ForeignKey("experiments.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer)
+    progress: Mapped[float] = mapped_column(Float)
+    config: Mapped[dict[str, Any]]
+    queued_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    mlflow_run_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class ModelRow(Base):
+    __tablename__ = "models"
+    __table_args__ = (
+        Index("ix_models_account_created", "account_id", "created_at", "id"),
+        Index("ix_models_experiment_stage", "experiment_id", "stage"),
+        Index("ix_models_run", "run_id"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    experiment_id: Mapped[str] = mapped_column(ID, ForeignKey("experiments.id"))
+    run_id: Mapped[str] = mapped_column(ID, ForeignKey("runs.id"))
+    stage: Mapped[str] = mapped_column(String(16))
+    metrics: Mapped[dict[str, Any]]
+    feature_importances: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    artifact_key: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+
+
+class CampaignRow(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (Index("ix_campaigns_account_created", "account_id", "created_at", "id"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    budget: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class DiscountRow(Base):
+    __tablename__ = "discounts"
+    __table_args__ = (
+        Index("ix_discounts_account_created", "account_id", "created_at", "id"),
+        Index("ix_discounts_campaign_created", "campaign_id", "created_at", "id"),
+        Index("ix_discounts_account_listing", "account_id", "listing_id"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    campaign_id: Mapped[str | None] = mapped_column(ID, ForeignKey("campaigns.id"))
+    listing_id: Mapped[str] = mapped_column(String(32))
+    percent: Mapped[float] = mapped_column(Float)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    canceled_at: Mapped[datetime | None]

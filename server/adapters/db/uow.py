@@ -1,0 +1,65 @@
+"""The SQL unit of work: one session, one transaction, all repositories on it."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain.errors import Conflict
+from server.adapters.db.accounts import SqlAccountRepository, SqlUserRepository
+from server.adapters.db.campaigns import SqlCampaignRepository, SqlDiscountRepository
+from server.adapters.db.datasets import SqlDatasetRepository
+from server.adapters.db.experiments import SqlExperimentRepository
+from server.adapters.db.runs import SqlModelRepository, SqlRunRepository
+
+log = logging.getLogger(__name__)
+
+
+class SqlUnitOfWork:
+    """`async with uow: ...; await uow.commit()`; leaving without commit rolls back."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        self.accounts = SqlAccountRepository(self.session)
+        self.users = SqlUserRepository(self.session)
+        self.datasets = SqlDatasetRepository(self.session)
+        self.experiments = SqlExperimentRepository(self.session)
+        self.runs = SqlRunRepository(self.session)
+        self.models = SqlModelRepository(self.session)
+        self.campaigns = SqlCampaignRepository(self.session)
+        self.discounts = SqlDiscountRepository(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        try:
+            await self.session.commit()
+        except IntegrityError as exc:
+            # A concurrent request won a uniqueness race the service had checked for.
+            log.info("integrity error on commit: %s", exc.orig)
+            raise Conflict("This clashes with a change made at the same time; try again.") from exc
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._sessions)

@@ -1,0 +1,103 @@
+"""`mlproject serve | migrate | export-schema`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from server.config import ConfigError, Settings
+from server.logging_setup import configure_logging
+
+log = logging.getLogger("mlproject")
+SCHEMA_FILE = Path("graphql/schema.graphql")
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from server.app import create_app
+    from server.migrate import upgrade
+
+    settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
+    if settings.database_url.startswith("sqlite") or args.migrate:
+        # The embedded database migrates itself; a shared one is migrated on purpose.
+        upgrade(settings.database_url)
+    log.info(
+        "serving",
+        extra={
+            "url": f"http://{settings.host}:{settings.port}/graphql",
+            "env": settings.environment,
+        },
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        lifespan="on",
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from server.migrate import upgrade
+
+    upgrade(settings.database_url, args.revision)
+    log.info("migrated", extra={"revision": args.revision})
+    return 0
+
+
+def _export_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from server.schema import build_schema
+
+    sdl = build_schema(settings).as_str() + "\n"
+    if args.check:
+        current = args.output.read_text() if args.output.exists() else ""
+        if current != sdl:
+            print(f"{args.output} is out of date; run `mlproject export-schema`.", file=sys.stderr)
+            return 1
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(sdl)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="mlproject", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the API server (uvicorn)")
+    serve.add_argument("--host", help="bind address (default HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default PORT or 8000)")
+    serve.add_argument(
+        "--migrate", action="store_true", help="migrate a non-SQLite database before serving"
+    )
+    serve.set_defaults(run=_serve)
+    migrate = commands.add_parser("migrate", help="upgrade the database schema")
+    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.set_defaults(run=_migrate)
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("--output", type=Path, default=SCHEMA_FILE)
+    export.add_argument("--check", action="store_true", help="fail if the file is out of date")
+    export.set_defaults(run=_export_schema)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    return int(args.run(args, settings))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""The GraphQL schema: area modules merged into one Query and one Mutation, with limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from graphql import GraphQLError
+from server.config import Settings
+from server.schema.accounts import AccountMutation, AccountQuery
+from server.schema.campaigns import CampaignMutation, CampaignQuery
+from server.schema.datasets import DatasetMutation, DatasetQuery
+from server.schema.errors import ErrorCodes
+from server.schema.experiments import ExperimentMutation, ExperimentQuery  # before runs
+from server.schema.runs import RunQuery
+
+Query = merge_types("Query", (AccountQuery, DatasetQuery, ExperimentQuery, RunQuery, CampaignQuery))
+Mutation = merge_types(
+    "Mutation", (AccountMutation, DatasetMutation, ExperimentMutation, CampaignMutation)
+)
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Logging happens in ErrorCodes, which knows which errors are expected."""
+
+
+def build_schema(settings: Settings | None = None) -> Schema:
+    """The schema with parse/validation caches and depth, alias and token limits."""
+    settings = settings or Settings()
+    # Factories, so that each operation gets fresh extension instances; the caches are
+    # module-level in Strawberry, so they are shared all the same.
+    extensions: list[Any] = [
+        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        ErrorCodes,
+    ]
+    if not settings.graphql_introspection:
+        extensions.append(DisableIntrospection)
+    return Schema(query=Query, mutation=Mutation, extensions=extensions)

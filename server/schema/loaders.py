@@ -1,0 +1,78 @@
+"""Per-request DataLoaders: every relation costs one batched query, whatever the list size."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from domain.model.accounts import Principal
+from domain.model.campaigns import Campaign, Discount
+from domain.model.datasets import Dataset
+from domain.model.experiments import Experiment
+from domain.model.runs import Model, Run
+from domain.pagination import Page, PageRequest
+from server.bootstrap import Container
+
+V = TypeVar("V")
+
+
+def by_key(fetch: Callable[[Sequence[str]], Awaitable[dict[str, V]]]) -> DataLoader[str, V | None]:
+    async def load(keys: list[str]) -> list[V | None]:
+        found = await fetch(keys)
+        return [found.get(key) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    """Loaders bound to one caller, so batching never crosses accounts."""
+
+    def __init__(self, container: Container, principal: Principal) -> None:
+        self._container = container
+        self._principal = principal
+        p = principal
+        self.datasets: DataLoader[str, Dataset | None] = by_key(
+            lambda ids: container.datasets.get_many(p, ids)
+        )
+        self.experiments: DataLoader[str, Experiment | None] = by_key(
+            lambda ids: container.experiments.get_many(p, ids)
+        )
+        self.runs: DataLoader[str, Run | None] = by_key(lambda ids: container.runs.get_many(p, ids))
+        self.models_by_run: DataLoader[str, Model | None] = by_key(
+            lambda ids: container.runs.models_by_run(p, ids)
+        )
+        self.production_models: DataLoader[str, Model | None] = by_key(
+            lambda ids: container.runs.production_models(p, ids)
+        )
+        self.campaigns: DataLoader[str, Campaign | None] = by_key(
+            lambda ids: container.campaigns.get_many(p, ids)
+        )
+        self._run_pages: dict[PageRequest, DataLoader[str, Page[Run]]] = {}
+        self._discount_pages: dict[PageRequest, DataLoader[str, Page[Discount]]] = {}
+
+    def runs_of_experiments(self, request: PageRequest) -> DataLoader[str, Page[Run]]:
+        """One loader per distinct page request (`first`/`after`) in the document."""
+        if request not in self._run_pages:
+
+            async def load(ids: list[str]) -> list[Page[Run]]:
+                pages = await self._container.runs.pages_by_experiment(
+                    self._principal, ids, request
+                )
+                return [pages[i] for i in ids]
+
+            self._run_pages[request] = DataLoader(load_fn=load)
+        return self._run_pages[request]
+
+    def discounts_of_campaigns(self, request: PageRequest) -> DataLoader[str, Page[Discount]]:
+        if request not in self._discount_pages:
+
+            async def load(ids: list[str]) -> list[Page[Discount]]:
+                pages = await self._container.campaigns.discounts_by_campaign(
+                    self._principal, ids, request
+                )
+                return [pages[i] for i in ids]
+
+            self._discount_pages[request] = DataLoader(load_fn=load)
+        return self._discount_pages[request]

@@ -1,0 +1,129 @@
+"""Fixtures: every back end for real (SQLite and PostgreSQL), in-process and real-server HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from server.app import create_app
+from server.bootstrap import Container, build
+from server.config import Settings
+from server.migrate import upgrade_async
+from tests.support.api import Api
+from tests.support.services import create_postgres_database, drop_postgres_database, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
+UPLOAD_LIMIT_MB = 1
+
+
+@pytest_asyncio.fixture(scope="session", params=["sqlite", "postgresql"])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """A migrated, empty database of each kind, shared by the session (tests use own accounts)."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite')}/mlproject.db"
+    else:
+        url = await create_postgres_database()
+    await upgrade_async(url)
+    yield url
+    if request.param == "postgresql":
+        await drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data_dir = tmp_path_factory.mktemp("data")
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        artifacts_dir=data_dir / "artifacts",
+        mlflow_tracking_uri=f"sqlite:///{data_dir}/mlflow.db",
+        max_upload_bytes=UPLOAD_LIMIT_MB * 2**20,
+    )
+
+
+@pytest_asyncio.fixture(scope="session")
+async def container(settings: Settings) -> AsyncIterator[Container]:
+    built = build(settings)
+    yield built
+    await built.aclose()
+
+
+def server_env(settings: Settings, port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "DATA_DIR": str(settings.data_dir),
+        "ARTIFACTS_DIR": str(settings.artifacts_dir),
+        "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
+        "SECRET_KEY": TEST_SECRET,
+        "MAX_UPLOAD_MB": str(UPLOAD_LIMIT_MB),
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture(scope="session")
+def server_process(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `mlproject serve` process on a free port; yields its base URL."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=server_env(settings, port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"server did not start:\n{log_path.read_text()[-4000:]}")
+        time.sleep(0.2)
+    yield base_url
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+
+
+@pytest_asyncio.fixture(scope="session", params=["inprocess", "process"])
+async def http(
+    request: pytest.FixtureRequest, settings: Settings, container: Container
+) -> AsyncIterator[httpx.AsyncClient]:
+    """HTTP to the app: in-process (ASGI) and to a real server process."""
+    if request.param == "inprocess":
+        transport = httpx.ASGITransport(app=create_app(settings, container))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+    else:
+        base_url = await asyncio.to_thread(request.getfixturevalue, "server_process")
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+            yield client
+
+
+@pytest.fixture
+def api(http: httpx.AsyncClient) -> Api:
+    return Api(http)
