@@ -58,6 +58,12 @@ def check_target(problem_type: ProblemType, target: str | None, dataset: Dataset
             field="target",
         )
     if problem_type is ProblemType.CLASSIFICATION:
+        if column.dtype == "float":
+            raise InvalidInput(
+                f"{target!r} holds continuous numbers; classes must be labels, integers or "
+                "booleans. Is this a regression target?",
+                field="target",
+            )
         if column.unique_count < 2:
             raise InvalidInput(
                 f"A classification target needs at least two classes; {target!r} has "

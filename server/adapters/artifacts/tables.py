@@ -73,6 +73,11 @@ def profile_csv(path: Path) -> tuple[list[DatasetColumn], int]:
         raise InvalidInput(
             f"The file could not be read as CSV: {_first_line(exc)}", "file"
         ) from exc
+    if not isinstance(frame.index, pd.RangeIndex) or len(frame.columns) != len(header):
+        raise InvalidInput(
+            "The file could not be read as CSV: its rows have more fields than the header.",
+            field="file",
+        )
     if frame.empty:
         raise InvalidInput("The CSV has a header but no data rows.", field="file")
     columns = [_profile_column(name, frame[name]) for name in header]
