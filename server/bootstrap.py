@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.ports import Clock, PasswordHasher
+from domain.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from domain.services.accounts import AccountService
 from domain.services.campaigns import CampaignService
 from domain.services.datasets import DatasetService
@@ -28,6 +28,7 @@ class Container:
 
     settings: Settings
     engine: AsyncEngine
+    uow: UnitOfWorkFactory
     clock: Clock
     accounts: AccountService
     datasets: DatasetService
@@ -59,6 +60,7 @@ def build(
     return Container(
         settings=settings,
         engine=engine,
+        uow=uow,
         clock=clock,
         accounts=AccountService(uow, clock, hasher or Argon2PasswordHasher(), tokens),
         datasets=DatasetService(uow, clock, tables),

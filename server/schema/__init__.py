@@ -21,7 +21,7 @@ from server.config import Settings
 from server.schema.accounts import AccountMutation, AccountQuery
 from server.schema.campaigns import CampaignMutation, CampaignQuery
 from server.schema.datasets import DatasetMutation, DatasetQuery
-from server.schema.errors import ErrorCodes
+from server.schema.errors import shape_error
 from server.schema.experiments import ExperimentMutation, ExperimentQuery  # before runs
 from server.schema.runs import RunQuery
 
@@ -35,7 +35,11 @@ class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Logging happens in ErrorCodes, which knows which errors are expected."""
+        """Shape every error once, in place, wherever it arose (parse, validation, resolvers)."""
+        context = execution_context.context if execution_context else None
+        request_id = getattr(context, "request_id", "-")
+        for error in errors:
+            shape_error(error, request_id)
 
 
 def build_schema(settings: Settings | None = None) -> Schema:
@@ -49,7 +53,6 @@ def build_schema(settings: Settings | None = None) -> Schema:
         lambda: ValidationCache(maxsize=512),
         lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
-        ErrorCodes,
     ]
     if not settings.graphql_introspection:
         extensions.append(DisableIntrospection)

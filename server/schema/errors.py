@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-
-from strawberry.extensions import SchemaExtension
 
 from domain.errors import DomainError
 from graphql import GraphQLError
@@ -27,19 +24,19 @@ def _kind(error: GraphQLError) -> str:
     return "unexpected"
 
 
-def shape_error(error: GraphQLError, request_id: str) -> GraphQLError:
-    """A copy of the error with a code (and field) in its extensions, masked if unexpected."""
+def shape_error(error: GraphQLError, request_id: str) -> None:
+    """Give the error a code (and field) in its extensions; mask it if unexpected. In place."""
+    if "code" in (error.extensions or {}):
+        return  # already shaped (errors can pass through here twice)
     original = error.original_error
-    extensions = dict(error.extensions or {})
-    message = error.message
     kind = _kind(error)
     if isinstance(original, DomainError):
-        extensions["code"] = original.code
+        error.message = original.message
+        error.extensions = {"code": original.code}
         if original.field:
-            extensions["field"] = original.field
-        message = original.message
+            error.extensions["field"] = original.field
     elif kind == "request":
-        extensions.setdefault("code", "BAD_USER_INPUT")
+        error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
     else:
         # A bug or an outage: log it whole, tell the client only how to report it.
         log.error(
@@ -48,27 +45,5 @@ def shape_error(error: GraphQLError, request_id: str) -> GraphQLError:
             exc_info=original,
             extra={"request_id": request_id},
         )
-        extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
-        message = MASKED_MESSAGE.format(request_id=request_id)
-    return GraphQLError(
-        message,
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        original_error=None,
-        extensions=extensions,
-    )
-
-
-class ErrorCodes(SchemaExtension):
-    """Rewrites the errors of every operation once it has run (HTTP and WebSocket alike)."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is None or not result.errors:
-            return
-        context = self.execution_context.context
-        request_id = getattr(context, "request_id", "-")
-        result.errors = [shape_error(error, request_id) for error in result.errors]
+        error.message = MASKED_MESSAGE.format(request_id=request_id)
+        error.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}

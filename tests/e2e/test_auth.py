@@ -18,7 +18,9 @@ async def test_sign_up_creates_an_owner_who_can_ask_who_they_are(api: Api) -> No
 async def test_login_returns_tokens_that_work(api: Api) -> None:
     seller = await api.sign_up()
     login = (
-        await api.op("Login", {"input": {"email": seller.email.upper(), "password": seller.password}})
+        await api.op(
+            "Login", {"input": {"email": seller.email.upper(), "password": seller.password}}
+        )
     )["login"]
     me = (await api.op("Me", token=login["accessToken"]))["me"]
     assert me["id"] == seller.user_id
@@ -43,18 +45,16 @@ async def test_login_of_an_unknown_user_says_the_same_as_a_wrong_password(api: A
 
 async def test_refresh_token_gives_a_new_working_pair(api: Api) -> None:
     seller = await api.sign_up()
-    pair = (
-        await api.op("RefreshToken", {"input": {"refreshToken": seller.refresh_token}})
-    )["refreshToken"]
+    pair = (await api.op("RefreshToken", {"input": {"refreshToken": seller.refresh_token}}))[
+        "refreshToken"
+    ]
     me = (await api.op("Me", token=pair["accessToken"]))["me"]
     assert me["id"] == seller.user_id
 
 
 async def test_an_access_token_is_not_a_refresh_token(api: Api) -> None:
     seller = await api.sign_up()
-    error = await api.fail(
-        operation("RefreshToken"), {"input": {"refreshToken": seller.token}}
-    )
+    error = await api.fail(operation("RefreshToken"), {"input": {"refreshToken": seller.token}})
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
 
 

@@ -14,14 +14,25 @@ def at(days: float) -> str:
 
 
 async def campaign(api: Api, seller: Seller, **fields: object) -> dict:
-    values = {"name": "Black Friday", "startsAt": at(1), "endsAt": at(10), "budget": "5000.5",
-              **fields}
+    values = {
+        "name": "Black Friday",
+        "startsAt": at(1),
+        "endsAt": at(10),
+        "budget": "5000.5",
+        **fields,
+    }
     data = await api.op("CreateCampaign", {"input": values}, seller.token)
     return data["createCampaign"]["campaign"]
 
 
 async def discount(api: Api, seller: Seller, **fields: object) -> dict:
-    values = {"listingId": "MLB1234567", "percent": 15, "startsAt": at(2), "endsAt": at(3), **fields}
+    values = {
+        "listingId": "MLB1234567",
+        "percent": 15,
+        "startsAt": at(2),
+        "endsAt": at(3),
+        **fields,
+    }
     data = await api.op("ScheduleDiscount", {"input": values}, seller.token)
     return data["scheduleDiscount"]["discount"]
 
@@ -76,7 +87,13 @@ async def test_schedule_a_discount_in_a_campaign(api: Api) -> None:
 )
 async def test_discount_rules(api: Api, fields: dict, field: str, message_part: str) -> None:
     seller = await api.sign_up()
-    values = {"listingId": "MLB1234567", "percent": 15, "startsAt": at(2), "endsAt": at(3), **fields}
+    values = {
+        "listingId": "MLB1234567",
+        "percent": 15,
+        "startsAt": at(2),
+        "endsAt": at(3),
+        **fields,
+    }
     error = await api.fail(operation("ScheduleDiscount"), {"input": values}, seller.token)
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
     assert message_part in error["message"]
@@ -89,8 +106,15 @@ async def test_a_discount_must_fall_inside_its_campaign(api: Api) -> None:
     plan = await campaign(api, seller)
     error = await api.fail(
         operation("ScheduleDiscount"),
-        {"input": {"listingId": "MLB1234567", "percent": 10, "startsAt": at(2), "endsAt": at(20),
-                   "campaignId": plan["id"]}},
+        {
+            "input": {
+                "listingId": "MLB1234567",
+                "percent": 10,
+                "startsAt": at(2),
+                "endsAt": at(20),
+                "campaignId": plan["id"],
+            }
+        },
         seller.token,
     )
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "endsAt"}
@@ -117,8 +141,9 @@ async def test_cancel_frees_the_listing_and_cannot_be_repeated(api: Api) -> None
     canceled = await api.op("CancelDiscount", {"input": {"id": scheduled["id"]}}, seller.token)
     assert canceled["cancelDiscount"]["discount"]["status"] == "CANCELED"
     assert canceled["cancelDiscount"]["discount"]["canceledAt"] is not None
-    again = await api.fail(operation("CancelDiscount"), {"input": {"id": scheduled["id"]}},
-                           seller.token)
+    again = await api.fail(
+        operation("CancelDiscount"), {"input": {"id": scheduled["id"]}}, seller.token
+    )
     assert again["extensions"]["code"] == "CONFLICT"
     await discount(api, seller)  # same period, now free
 
@@ -146,8 +171,15 @@ async def test_unknown_campaign_is_not_found(api: Api) -> None:
     seller = await api.sign_up()
     error = await api.fail(
         operation("ScheduleDiscount"),
-        {"input": {"listingId": "MLB1234567", "percent": 10, "startsAt": at(2), "endsAt": at(3),
-                   "campaignId": "nope"}},
+        {
+            "input": {
+                "listingId": "MLB1234567",
+                "percent": 10,
+                "startsAt": at(2),
+                "endsAt": at(3),
+                "campaignId": "nope",
+            }
+        },
         seller.token,
     )
     assert error["extensions"] == {"code": "NOT_FOUND", "field": "campaignId"}
@@ -157,8 +189,9 @@ async def test_viewers_cannot_schedule_or_cancel(api: Api) -> None:
     owner = await api.sign_up()
     scheduled = await discount(api, owner)
     viewer = await api.add_user(owner, "VIEWER")
-    error = await api.fail(operation("CancelDiscount"), {"input": {"id": scheduled["id"]}},
-                           viewer.token)
+    error = await api.fail(
+        operation("CancelDiscount"), {"input": {"id": scheduled["id"]}}, viewer.token
+    )
     assert error["extensions"]["code"] == "FORBIDDEN"
     listed = await api.op("Discounts", token=viewer.token)
     assert listed["discounts"]["edges"][0]["node"]["status"] == "SCHEDULED"

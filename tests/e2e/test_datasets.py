@@ -29,11 +29,22 @@ async def test_upload_profiles_the_columns(api: Api, settings: Settings) -> None
     assert dataset["name"] == "Vendas janeiro"
     assert dataset["rowCount"] == 5
     columns = {c["name"]: c for c in dataset["columns"]}
-    assert list(columns) == ["date", "listing_id", "category", "price", "promo", "units_sold", "revenue"]
+    assert list(columns) == [
+        "date",
+        "listing_id",
+        "category",
+        "price",
+        "promo",
+        "units_sold",
+        "revenue",
+    ]
     assert columns["date"]["dtype"] == "datetime"
     assert columns["listing_id"]["dtype"] == "string"
     assert columns["price"] == {
-        "name": "price", "dtype": "float", "missingCount": 1, "uniqueCount": 4
+        "name": "price",
+        "dtype": "float",
+        "missingCount": 1,
+        "uniqueCount": 4,
     }
     assert columns["promo"]["dtype"] == "boolean"
     assert columns["units_sold"]["dtype"] == "integer"
@@ -65,7 +76,9 @@ async def test_a_dataset_is_read_by_id(api: Api) -> None:
     seller = await api.sign_up()
     dataset = await api.dataset(seller)
     found = await api.ok(
-        "query($id: ID!) { dataset(id: $id) { id name rowCount } }", {"id": dataset["id"]}, seller.token
+        "query($id: ID!) { dataset(id: $id) { id name rowCount } }",
+        {"id": dataset["id"]},
+        seller.token,
     )
     assert found["dataset"] == {"id": dataset["id"], "name": "Sales", "rowCount": 5}
 
@@ -106,7 +119,9 @@ async def test_a_file_over_the_size_limit_is_refused(api: Api, settings: Setting
     assert stored_files(settings, seller.account_id) == []
 
 
-async def test_a_bad_name_is_refused_before_the_file_is_stored(api: Api, settings: Settings) -> None:
+async def test_a_bad_name_is_refused_before_the_file_is_stored(
+    api: Api, settings: Settings
+) -> None:
     seller = await api.sign_up()
     error = (await api.upload(seller, name="  ")).json()["errors"][0]
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "name"}
@@ -124,7 +139,7 @@ async def test_a_viewer_cannot_upload(api: Api, settings: Settings) -> None:
 async def test_a_file_variable_that_is_not_a_file_part_is_bad_input(api: Api) -> None:
     seller = await api.sign_up()
     error = await api.fail(
-        "mutation($f: Upload!) { uploadDataset(input: {name: \"x\", file: $f}) { dataset { id } } }",
+        'mutation($f: Upload!) { uploadDataset(input: {name: "x", file: $f}) { dataset { id } } }',
         {"f": "just a string"},
         seller.token,
     )
@@ -135,7 +150,9 @@ async def test_delete_a_dataset_removes_its_file(api: Api, settings: Settings) -
     seller = await api.sign_up()
     dataset = await api.dataset(seller)
     deleted = await api.ok(
-        "mutation($id: ID!) { deleteDataset(input: {id: $id}) { id } }", {"id": dataset["id"]}, seller.token
+        "mutation($id: ID!) { deleteDataset(input: {id: $id}) { id } }",
+        {"id": dataset["id"]},
+        seller.token,
     )
     assert deleted["deleteDataset"]["id"] == dataset["id"]
     assert stored_files(settings, seller.account_id) == []
@@ -146,7 +163,9 @@ async def test_a_dataset_in_use_cannot_be_deleted(api: Api, settings: Settings) 
     dataset = await api.dataset(seller)
     await api.experiment(seller, dataset["id"])
     error = await api.fail(
-        "mutation($id: ID!) { deleteDataset(input: {id: $id}) { id } }", {"id": dataset["id"]}, seller.token
+        "mutation($id: ID!) { deleteDataset(input: {id: $id}) { id } }",
+        {"id": dataset["id"]},
+        seller.token,
     )
     assert error["extensions"]["code"] == "CONFLICT"
     assert len(stored_files(settings, seller.account_id)) == 1

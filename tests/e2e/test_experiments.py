@@ -27,9 +27,7 @@ async def test_create_experiment_with_default_metric_and_dataset(api: Api) -> No
 async def test_clustering_needs_no_target_and_scores_by_silhouette(api: Api) -> None:
     seller = await api.sign_up()
     dataset = await api.dataset(seller)
-    experiment = await api.experiment(
-        seller, dataset["id"], problemType="CLUSTERING", target=None
-    )
+    experiment = await api.experiment(seller, dataset["id"], problemType="CLUSTERING", target=None)
     assert experiment["target"] is None
     assert experiment["metric"] == "silhouette"
 
@@ -62,7 +60,10 @@ async def test_create_experiment_refuses_bad_input(
     seller = await api.sign_up()
     dataset = await api.dataset(seller)
     values = {
-        "name": "x", "datasetId": dataset["id"], "problemType": "REGRESSION", "target": "units_sold",
+        "name": "x",
+        "datasetId": dataset["id"],
+        "problemType": "REGRESSION",
+        "target": "units_sold",
         **fields,
     }
     error = await api.fail(operation("CreateExperiment"), {"input": values}, seller.token)
@@ -79,8 +80,14 @@ async def test_a_classification_target_needs_two_classes(api: Api) -> None:
     dataset = await api.dataset(seller, b"x,label\n1,a\n2,a\n3,a\n")
     error = await api.fail(
         operation("CreateExperiment"),
-        {"input": {"name": "c", "datasetId": dataset["id"], "problemType": "CLASSIFICATION",
-                   "target": "label"}},
+        {
+            "input": {
+                "name": "c",
+                "datasetId": dataset["id"],
+                "problemType": "CLASSIFICATION",
+                "target": "label",
+            }
+        },
         seller.token,
     )
     assert "at least two classes" in error["message"]
@@ -91,8 +98,14 @@ async def test_forecasting_needs_a_date_column(api: Api) -> None:
     dataset = await api.dataset(seller, b"store,units\n1,5\n2,7\n")
     error = await api.fail(
         operation("CreateExperiment"),
-        {"input": {"name": "f", "datasetId": dataset["id"], "problemType": "FORECASTING",
-                   "target": "units"}},
+        {
+            "input": {
+                "name": "f",
+                "datasetId": dataset["id"],
+                "problemType": "FORECASTING",
+                "target": "units",
+            }
+        },
         seller.token,
     )
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "datasetId"}
@@ -104,8 +117,14 @@ async def test_experiment_names_are_unique_per_account(api: Api) -> None:
     await api.experiment(seller, dataset["id"], name="Pricing")
     error = await api.fail(
         operation("CreateExperiment"),
-        {"input": {"name": "Pricing", "datasetId": dataset["id"], "problemType": "REGRESSION",
-                   "target": "price"}},
+        {
+            "input": {
+                "name": "Pricing",
+                "datasetId": dataset["id"],
+                "problemType": "REGRESSION",
+                "target": "price",
+            }
+        },
         seller.token,
     )
     assert error["extensions"] == {"code": "CONFLICT", "field": "name"}
@@ -119,7 +138,8 @@ async def test_update_changes_only_what_is_given(api: Api) -> None:
     dataset = await api.dataset(seller)
     experiment = await api.experiment(seller, dataset["id"], name="Old", description="keep me")
     updated = await api.op(
-        "UpdateExperiment", {"input": {"id": experiment["id"], "name": "New", "metric": "mae"}},
+        "UpdateExperiment",
+        {"input": {"id": experiment["id"], "name": "New", "metric": "mae"}},
         seller.token,
     )
     assert updated["updateExperiment"]["experiment"]["name"] == "New"
@@ -166,8 +186,9 @@ async def test_experiments_filter_and_page(api: Api) -> None:
     churn = await api.dataset(seller, CLASSES_CSV, name="Churn")
     for number in range(3):
         await api.experiment(seller, sales["id"], name=f"Price model {number}")
-    await api.experiment(seller, churn["id"], name="Churn model", problemType="CLASSIFICATION",
-                         target="churned")
+    await api.experiment(
+        seller, churn["id"], name="Churn model", problemType="CLASSIFICATION", target="churned"
+    )
     by_type = await api.op(
         "Experiments", {"filter": {"problemType": "CLASSIFICATION"}}, seller.token
     )
@@ -208,8 +229,17 @@ async def test_viewers_read_but_do_not_write(api: Api) -> None:
     listed = await api.op("Experiments", token=viewer.token)
     assert listed["experiments"]["totalCount"] == 1
     for name, variables in [
-        ("CreateExperiment", {"input": {"name": "v", "datasetId": dataset["id"],
-                                        "problemType": "REGRESSION", "target": "price"}}),
+        (
+            "CreateExperiment",
+            {
+                "input": {
+                    "name": "v",
+                    "datasetId": dataset["id"],
+                    "problemType": "REGRESSION",
+                    "target": "price",
+                }
+            },
+        ),
         ("UpdateExperiment", {"input": {"id": experiment["id"], "name": "v"}}),
         ("DeleteExperiment", {"input": {"id": experiment["id"]}}),
     ]:

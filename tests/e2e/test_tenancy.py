@@ -16,22 +16,42 @@ async def test_a_second_account_sees_and_changes_nothing_of_the_first(api: Api) 
     dataset = await api.dataset(first)
     experiment = await api.experiment(first, dataset["id"])
     plan = (
-        await api.op("CreateCampaign",
-                     {"input": {"name": "Promo", "startsAt": at(1), "endsAt": at(5)}}, first.token)
+        await api.op(
+            "CreateCampaign",
+            {"input": {"name": "Promo", "startsAt": at(1), "endsAt": at(5)}},
+            first.token,
+        )
     )["createCampaign"]["campaign"]
     discount = (
-        await api.op("ScheduleDiscount",
-                     {"input": {"listingId": "MLB1112223", "percent": 10, "startsAt": at(2),
-                                "endsAt": at(3), "campaignId": plan["id"]}}, first.token)
+        await api.op(
+            "ScheduleDiscount",
+            {
+                "input": {
+                    "listingId": "MLB1112223",
+                    "percent": 10,
+                    "startsAt": at(2),
+                    "endsAt": at(3),
+                    "campaignId": plan["id"],
+                }
+            },
+            first.token,
+        )
     )["scheduleDiscount"]["discount"]
 
     second = await api.sign_up("Second seller")
     # By listing: nothing.
-    for name, key in [("Datasets", "datasets"), ("Experiments", "experiments"),
-                      ("Campaigns", "campaigns"), ("Discounts", "discounts")]:
+    for name, key in [
+        ("Datasets", "datasets"),
+        ("Experiments", "experiments"),
+        ("Campaigns", "campaigns"),
+        ("Discounts", "discounts"),
+    ]:
         data = await api.op(name, token=second.token)
-        assert data[key] == {"totalCount": 0, "pageInfo": {"hasNextPage": False, "endCursor": None},
-                             "edges": []}, name
+        assert data[key] == {
+            "totalCount": 0,
+            "pageInfo": {"hasNextPage": False, "endCursor": None},
+            "edges": [],
+        }, name
     # By id: not found (null), exactly as if it did not exist.
     by_id = await api.ok(
         """query($d: ID!, $e: ID!, $c: ID!, $x: ID!) {
@@ -46,17 +66,36 @@ async def test_a_second_account_sees_and_changes_nothing_of_the_first(api: Api) 
         ("UpdateExperiment", {"input": {"id": experiment["id"], "name": "hijacked"}}),
         ("DeleteExperiment", {"input": {"id": experiment["id"]}}),
         ("CancelDiscount", {"input": {"id": discount["id"]}}),
-        ("CreateExperiment", {"input": {"name": "x", "datasetId": dataset["id"],
-                                        "problemType": "REGRESSION", "target": "price"}}),
-        ("ScheduleDiscount", {"input": {"listingId": "MLB9990001", "percent": 10,
-                                        "startsAt": at(2), "endsAt": at(3),
-                                        "campaignId": plan["id"]}}),
+        (
+            "CreateExperiment",
+            {
+                "input": {
+                    "name": "x",
+                    "datasetId": dataset["id"],
+                    "problemType": "REGRESSION",
+                    "target": "price",
+                }
+            },
+        ),
+        (
+            "ScheduleDiscount",
+            {
+                "input": {
+                    "listingId": "MLB9990001",
+                    "percent": 10,
+                    "startsAt": at(2),
+                    "endsAt": at(3),
+                    "campaignId": plan["id"],
+                }
+            },
+        ),
     ]
     for name, variables in attempts:
         error = await api.fail(operation(name), variables, second.token)
         assert error["extensions"]["code"] == "NOT_FOUND", name
     deleted = await api.fail(
-        "mutation($id: ID!) { deleteDataset(input: {id: $id}) { id } }", {"id": dataset["id"]},
+        "mutation($id: ID!) { deleteDataset(input: {id: $id}) { id } }",
+        {"id": dataset["id"]},
         second.token,
     )
     assert deleted["extensions"]["code"] == "NOT_FOUND"

@@ -112,8 +112,12 @@ class Api:
         data = await self.op("Login", {"input": {"email": email, "password": password}})
         login = data["login"]
         return Seller(
-            login["accessToken"], login["refreshToken"], login["user"]["id"], owner.account_id,
-            email, password,
+            login["accessToken"],
+            login["refreshToken"],
+            login["user"]["id"],
+            owner.account_id,
+            email,
+            password,
         )
 
     async def upload(
@@ -130,12 +134,17 @@ class Api:
         }
         return await self.http.post(
             "/graphql",
-            data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.input.file"]})},
+            data={
+                "operations": json.dumps(operations),
+                "map": json.dumps({"0": ["variables.input.file"]}),
+            },
             files={"0": (filename, content, "text/csv")},
             headers={"authorization": f"Bearer {seller.token}", "accept": "application/json"},
         )
 
-    async def dataset(self, seller: Seller, content: bytes = SALES_CSV, name: str = "Sales") -> dict:
+    async def dataset(
+        self, seller: Seller, content: bytes = SALES_CSV, name: str = "Sales"
+    ) -> dict:
         payload = (await self.upload(seller, content, name)).json()
         if payload.get("errors"):
             raise GraphQLError(json.dumps(payload["errors"], indent=1))

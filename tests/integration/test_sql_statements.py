@@ -1,0 +1,96 @@
+"""The SQL statement count of a GraphQL request does not grow with the list length."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from domain.model.runs import Run, RunStatus
+from server.app import create_app
+from server.bootstrap import Container
+from server.config import Settings
+from tests.support.api import Api, Seller, operation
+
+
+@contextmanager
+def counting_statements(container: Container) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = container.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def seed(api: Api, container: Container, experiments: int) -> Seller:
+    """An account with `experiments` experiments on two datasets, three runs each."""
+    seller = await api.sign_up()
+    datasets = [await api.dataset(seller, name=f"d{i}") for i in range(2)]
+    ids = [
+        (await api.experiment(seller, datasets[i % 2]["id"], name=f"e{i}"))["id"]
+        for i in range(experiments)
+    ]
+    now = container.clock.now()
+    async with container.uow() as uow:
+        for position, experiment_id in enumerate(ids):
+            for attempt in range(3):
+                run = Run.queue(seller.account_id, experiment_id, {"method": "AUTO"}, now)
+                run.queued_at = now + timedelta(seconds=position * 10 + attempt)
+                if attempt == 0:
+                    run.move_to(RunStatus.RUNNING, now)
+                await uow.runs.add(run)
+        await uow.commit()
+    return seller
+
+
+async def statements_for(
+    api: Api, container: Container, seller: Seller, query: str, variables: dict
+) -> tuple[list[str], dict]:
+    with counting_statements(container) as statements:
+        data = await api.ok(query, variables, seller.token)
+    return statements, data
+
+
+async def test_experiment_page_with_dataset_and_runs_costs_constant_sql(
+    settings: Settings, container: Container
+) -> None:
+    transport = httpx.ASGITransport(app=create_app(settings, container))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        api = Api(http)
+        counts = {}
+        for size in (5, 50):
+            seller = await seed(api, container, size)
+            statements, data = await statements_for(
+                api, container, seller, operation("Experiments"), {"first": size}
+            )
+            page = data["experiments"]
+            assert len(page["edges"]) == size
+            assert all(e["node"]["runs"]["totalCount"] == 3 for e in page["edges"])
+            assert all(len(e["node"]["runs"]["edges"]) == 3 for e in page["edges"])
+            assert {e["node"]["dataset"]["name"] for e in page["edges"]} == {"d0", "d1"}
+            counts[size] = len(statements)
+        assert counts[5] == counts[50], counts
+        # experiments: count + page; datasets; runs: counts + pages; production models
+        assert counts[50] == 6, counts
+
+
+async def test_me_costs_one_statement(settings: Settings, container: Container) -> None:
+    transport = httpx.ASGITransport(app=create_app(settings, container))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        api = Api(http)
+        seller = await api.sign_up()
+        statements, data = await statements_for(
+            api, container, seller, "{ me { id email role } }", {}
+        )
+        assert data["me"]["email"] == seller.email
+        assert len(statements) == 1, statements

@@ -1,0 +1,44 @@
+"""Unexpected errors are masked with a request id; domain errors keep their code and field."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import strawberry
+
+from domain.errors import InvalidInput
+from server.schema import Schema
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def broken(self) -> str:
+        raise RuntimeError("password=hunter2 leaked in a stack trace")
+
+    @strawberry.field
+    def refused(self) -> str:
+        raise InvalidInput("The percent must be positive.", field="percent")
+
+
+class FakeContext:
+    request_id = "req-42"
+
+
+async def test_unexpected_errors_are_masked_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    schema = Schema(query=Query)
+    with caplog.at_level(logging.ERROR, logger="mlproject.graphql"):
+        result = await schema.execute("{ broken }", context_value=FakeContext())
+    error = result.errors[0].formatted
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-42"}
+    assert "hunter2" not in error["message"]
+    assert "req-42" in error["message"]
+    assert "hunter2" in caplog.text  # the operator still sees the cause in the log
+
+
+async def test_domain_errors_keep_their_code_and_field() -> None:
+    result = await Schema(query=Query).execute("{ refused }", context_value=FakeContext())
+    error = result.errors[0].formatted
+    assert error["message"] == "The percent must be positive."
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "percent"}
