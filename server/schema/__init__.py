@@ -6,6 +6,7 @@ from typing import Any
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -45,14 +46,19 @@ class Schema(strawberry.Schema):
 def build_schema(settings: Settings | None = None) -> Schema:
     """The schema with parse/validation caches and depth, alias and token limits."""
     settings = settings or Settings()
-    # Factories, so that each operation gets fresh extension instances; the caches are
-    # module-level in Strawberry, so they are shared all the same.
+    # The limit rules are built once: ValidationCache keys on the rule classes, and the
+    # limiters make a new class per instance, which would defeat the cache.
+    limits = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+    ]
+    # Factories, so that each operation gets fresh extension instances; Strawberry keeps the
+    # parse and validation caches at module level, shared by every request.
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         lambda: ParserCache(maxsize=512),
+        lambda: AddValidationRules(limits),
         lambda: ValidationCache(maxsize=512),
-        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
     ]
     if not settings.graphql_introspection:
         extensions.append(DisableIntrospection)

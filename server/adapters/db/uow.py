@@ -43,10 +43,8 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            await self.session.rollback()
-        finally:
-            await self.session.close()
+        # close() rolls back whatever was not committed and returns the connection.
+        await self.session.close()
 
     async def commit(self) -> None:
         try:

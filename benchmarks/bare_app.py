@@ -1,0 +1,123 @@
+"""The floor for the GraphQL benchmark: plain Starlette handlers, same services, same SQL.
+
+Each handler authenticates the bearer token, calls the same use cases (hence the same SQL
+statements) the GraphQL resolvers call, and writes the same JSON a GraphQL client gets, by
+hand. What the GraphQL server spends beyond this is the cost of GraphQL itself.
+
+Run: python benchmarks/bare_app.py PORT  (settings from the environment, like the server)
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from domain.pagination import PageRequest
+from domain.ports import ExperimentFilter
+from server.bootstrap import build
+from server.config import Settings
+from server.schema.context import bearer_token
+
+
+def create_bare_app(settings: Settings) -> Starlette:
+    container = build(settings)
+
+    async def me(request: Request) -> JSONResponse:
+        principal = container.accounts.authenticate(
+            bearer_token(request.headers.get("authorization"))
+        )
+        user = await container.accounts.me(principal)
+        return JSONResponse(
+            {"data": {"me": {"id": user.id, "email": user.email, "role": user.role.value}}}
+        )
+
+    async def experiments(request: Request) -> JSONResponse:
+        body = await request.json()
+        first = int(body.get("variables", {}).get("first", 20))
+        principal = container.accounts.authenticate(
+            bearer_token(request.headers.get("authorization"))
+        )
+        page = await container.experiments.page(
+            principal, PageRequest.of(first, None), ExperimentFilter()
+        )
+        ids = [e.id for e in page.items]
+        datasets = await container.datasets.get_many(principal, [e.dataset_id for e in page.items])
+        runs = await container.runs.pages_by_experiment(principal, ids, PageRequest.of(5, None))
+        production = await container.runs.production_models(principal, ids)
+        edges: list[dict[str, Any]] = []
+        for experiment, cursor in zip(page.items, page.cursors, strict=True):
+            dataset = datasets[experiment.dataset_id]
+            model = production.get(experiment.id)
+            run_page = runs[experiment.id]
+            edges.append(
+                {
+                    "cursor": cursor,
+                    "node": {
+                        "id": experiment.id,
+                        "name": experiment.name,
+                        "problemType": experiment.problem_type.value,
+                        "target": experiment.target,
+                        "metric": experiment.metric,
+                        "dataset": {
+                            "id": dataset.id,
+                            "name": dataset.name,
+                            "rowCount": dataset.row_count,
+                        },
+                        "runs": {
+                            "totalCount": run_page.total_count,
+                            "edges": [
+                                {
+                                    "node": {
+                                        "id": run.id,
+                                        "status": run.status.value,
+                                        "attempt": run.attempt,
+                                        "progress": run.progress,
+                                        "queuedAt": run.queued_at.isoformat(),
+                                    }
+                                }
+                                for run in run_page.items
+                            ],
+                        },
+                        "productionModel": (
+                            {"id": model.id, "stage": model.stage.value} if model else None
+                        ),
+                    },
+                }
+            )
+        return JSONResponse(
+            {
+                "data": {
+                    "experiments": {
+                        "totalCount": page.total_count,
+                        "pageInfo": {
+                            "hasNextPage": page.has_next_page,
+                            "endCursor": page.end_cursor,
+                        },
+                        "edges": edges,
+                    }
+                }
+            }
+        )
+
+    return Starlette(
+        routes=[
+            Route("/me", me, methods=["POST"]),
+            Route("/experiments", experiments, methods=["POST"]),
+        ]
+    )
+
+
+if __name__ == "__main__":
+    uvicorn.run(
+        create_bare_app(Settings.from_env()),
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        log_level="warning",
+        access_log=False,
+    )
