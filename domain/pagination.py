@@ -42,21 +42,48 @@ class Cursor:
             ) from exc
 
 
+def offset_cursor(offset: int) -> str:
+    """A cursor for lists ranked by something other than time (e.g. a leaderboard)."""
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+
+
+def _decode_offset(value: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode((value + "=" * (-len(value) % 4)).encode()).decode()
+        kind, _, number = raw.partition(":")
+        if kind == "o" and number.isdigit():
+            return int(number)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        pass
+    raise InvalidInput("The cursor in `after` is not one this list gave out.", field="after")
+
+
 @dataclass(frozen=True, slots=True)
 class PageRequest:
     """Which page a caller wants: up to `first` items after a cursor."""
 
     first: int = DEFAULT_PAGE_SIZE
     after: Cursor | None = None
+    after_offset: int | None = None
 
     @classmethod
     def of(cls, first: int | None, after: str | None) -> PageRequest:
+        """For lists in time order (keyset cursors)."""
+        return cls(first=cls._size(first), after=Cursor.decode(after) if after else None)
+
+    @classmethod
+    def ranked(cls, first: int | None, after: str | None) -> PageRequest:
+        """For ranked lists (offset cursors)."""
+        return cls(first=cls._size(first), after_offset=_decode_offset(after) if after else None)
+
+    @staticmethod
+    def _size(first: int | None) -> int:
         size = DEFAULT_PAGE_SIZE if first is None else first
         if not 0 <= size <= MAX_PAGE_SIZE:
             raise InvalidInput(
                 f"`first` must be between 0 and {MAX_PAGE_SIZE} (got {size}).", field="first"
             )
-        return cls(first=size, after=Cursor.decode(after) if after else None)
+        return size
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from domain.model.accounts import Account, Principal, Role, User
 from domain.model.campaigns import Campaign, CampaignStatus, Discount, DiscountStatus
 from domain.model.datasets import Dataset, TableProfile
 from domain.model.experiments import Experiment, ProblemType
-from domain.model.runs import Model, ModelStage, Run, RunStatus
+from domain.model.runs import (
+    Model,
+    ModelStage,
+    NewRunEvent,
+    Run,
+    RunConfig,
+    RunEvent,
+    RunStatus,
+    Trial,
+)
 from domain.pagination import Page, PageRequest
 
 T = TypeVar("T")
@@ -160,6 +169,20 @@ class RunRepository(Repository[Run], Protocol):
 
     async def delete_for_experiment(self, account_id: str, experiment_id: str) -> None: ...
 
+    async def find(self, run_id: str) -> Run | None:
+        """Unscoped: for workers and the sweeper, which act for no caller."""
+        ...
+
+    async def find_by_idempotency_key(self, account_id: str, key: str) -> Run | None: ...
+
+    async def stale(self, heartbeat_before: datetime, limit: int) -> list[Run]:
+        """Running runs whose last heartbeat is older than the given instant."""
+        ...
+
+    async def queued_before(self, queued_before: datetime, limit: int) -> list[Run]:
+        """Runs still QUEUED since before the given instant (their job may be lost)."""
+        ...
+
 
 class ModelRepository(Repository[Model], Protocol):
     async def page(
@@ -206,6 +229,8 @@ class UnitOfWork(Protocol):
     models: ModelRepository
     campaigns: CampaignRepository
     discounts: DiscountRepository
+    trials: TrialRepository
+    run_events: RunEventRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -218,6 +243,142 @@ class UnitOfWork(Protocol):
 
     async def commit(self) -> None: ...
 
+    async def flush(self) -> None:
+        """Send pending writes now, inside the transaction (to order them)."""
+        ...
+
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
+
+
+# -- runs: execution, events, jobs ---------------------------------------------------------------
+
+
+class TrialRepository(Protocol):
+    async def add(self, trial: Trial) -> None: ...
+
+    async def page(
+        self, account_id: str, run_id: str, attempt: int, request: PageRequest, descending: bool
+    ) -> Page[Trial]:
+        """The attempt's trials, best score first (descending when greater is better)."""
+        ...
+
+    async def best(
+        self, account_id: str, runs: Sequence[tuple[str, int, bool]]
+    ) -> dict[str, Trial]:
+        """The best trial of each (run id, attempt, greater is better)."""
+        ...
+
+
+class RunEventRepository(Protocol):
+    """Milestone events kept in the database, so a run's history survives the event stream."""
+
+    async def add(self, event: RunEvent) -> None: ...
+
+    async def after(self, run_id: str, after_seq: int, limit: int) -> list[RunEvent]: ...
+
+    async def last_seq(self, run_id: str) -> int: ...
+
+
+class RunEventLog(Protocol):
+    """A run's ordered, gap-free event log: append, replay, follow."""
+
+    async def append(self, run_id: str, event: NewRunEvent) -> RunEvent:
+        """Give the event the next sequence number and publish it."""
+        ...
+
+    async def after(self, run_id: str, after_seq: int, limit: int = 1000) -> list[RunEvent]:
+        """Events with seq > after_seq, oldest first."""
+        ...
+
+    def follow(self, run_id: str, after_seq: int) -> AsyncIterator[RunEvent]:
+        """Replay what comes after `after_seq`, then yield live events until the run ends."""
+        ...
+
+    async def announce(self, account_id: str, run_id: str) -> None:
+        """Tell runUpdates subscribers of an account that a run changed."""
+        ...
+
+    def announcements(self, account_id: str) -> AsyncIterator[str]:
+        """Ids of the account's runs as they change (from now on)."""
+        ...
+
+
+class JobQueue(Protocol):
+    """Where runs wait for a worker; a job id is enqueued at most once."""
+
+    async def enqueue_run(self, run: Run) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingJob:
+    """Everything a trainer needs to execute one attempt of a run."""
+
+    run_id: str
+    attempt: int
+    account_id: str
+    experiment_id: str
+    experiment_name: str
+    dataset_key: str
+    dataset_name: str
+    problem_type: ProblemType
+    target: str | None
+    metric: str
+    config: RunConfig
+    date_column: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingEvent:
+    """Something the engine reported: trial_started, trial_finished, best, progress or log."""
+
+    kind: str
+    message: str = ""
+    progress: float = 0.0
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingOutcome:
+    """What a finished training produced."""
+
+    metrics: dict[str, Any]
+    feature_importances: dict[str, float] | None
+    input_schema: dict[str, str]
+    artifact_key: str
+    mlflow_run_id: str | None
+    stopped_early: bool = False
+
+
+class Trainer(Protocol):
+    """Runs the AutoML engine off the event loop, streaming its events back."""
+
+    async def train(
+        self,
+        job: TrainingJob,
+        on_event: Callable[[TrainingEvent], Awaitable[None]],
+        should_stop: Callable[[], bool],
+    ) -> TrainingOutcome:
+        """Raises TrainingCanceled when stopped before any model, TrainingFailed on errors."""
+        ...
+
+
+class TrainingCanceled(Exception):
+    """The training stopped on request before it produced a model."""
+
+
+class TrainingFailed(Exception):
+    """The training raised; the message is meant for the seller."""
+
+
+class Predictor(Protocol):
+    def predict(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
+
+class ModelStore(Protocol):
+    """Loads fitted models from their artifacts (cached)."""
+
+    async def predict(
+        self, artifact_key: str, rows: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]: ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -19,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.adapters.jobs.inprocess import sweep_forever
 from server.bootstrap import Container, build
 from server.config import Settings
 from server.graphiql import graphiql_page
@@ -88,7 +91,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        sweeping = None
+        if container.runs_in_process:
+            # Embedded mode: this process is also the worker, so it sweeps crashed runs too.
+            sweeping = asyncio.create_task(sweep_forever(container.sweeper, settings.sweep_seconds))
         yield
+        if sweeping is not None:
+            sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
         await container.aclose()
 
     middleware = [Middleware(RequestLog)]

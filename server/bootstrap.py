@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from arq.connections import ArqRedis
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from domain.ports import Clock, JobQueue, PasswordHasher, UnitOfWorkFactory
 from domain.services.accounts import AccountService
 from domain.services.campaigns import CampaignService
 from domain.services.datasets import DatasetService
+from domain.services.execution import ExecutionPolicy, RunExecution, Sweeper
 from domain.services.experiments import ExperimentService
+from domain.services.models import ModelService
 from domain.services.runs import RunService
 from server.adapters.artifacts.tables import LocalTableStore
 from server.adapters.auth.passwords import Argon2PasswordHasher
@@ -19,12 +24,18 @@ from server.adapters.auth.tokens import JwtTokenService
 from server.adapters.clock import SystemClock
 from server.adapters.db.engine import create_engine, create_session_factory
 from server.adapters.db.uow import SqlUnitOfWorkFactory
+from server.adapters.events.log import RunEventLog
+from server.adapters.events.memory import MemoryEventStream
+from server.adapters.events.redis import RedisEventStream
+from server.adapters.jobs.arq import ArqJobQueue
+from server.adapters.jobs.inprocess import InProcessJobQueue
+from server.adapters.training.trainer import AutoMLModelStore, AutoMLTrainer
 from server.config import Settings
 
 
 @dataclass
 class Container:
-    """The wired application: what the GraphQL layer and the CLI use."""
+    """The wired application: what the GraphQL layer, the worker and the CLI use."""
 
     settings: Settings
     engine: AsyncEngine
@@ -34,9 +45,22 @@ class Container:
     datasets: DatasetService
     experiments: ExperimentService
     runs: RunService
+    models: ModelService
     campaigns: CampaignService
+    events: RunEventLog
+    jobs: JobQueue
+    execution: RunExecution
+    sweeper: Sweeper
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    @property
+    def runs_in_process(self) -> bool:
+        """Embedded mode: this process executes runs (no Redis, no separate workers)."""
+        return isinstance(self.jobs, InProcessJobQueue)
 
     async def aclose(self) -> None:
+        for close in reversed(self.closers):
+            await close()
         await self.engine.dispose()
 
 
@@ -57,6 +81,39 @@ def build(
         refresh_ttl=timedelta(days=settings.refresh_token_days),
     )
     tables = LocalTableStore(settings.artifacts_dir, settings.max_upload_bytes)
+    closers: list[Callable[[], Awaitable[None]]] = []
+
+    stream = (
+        RedisEventStream(Redis.from_url(settings.redis_url))
+        if settings.redis_url
+        else MemoryEventStream()
+    )
+    closers.append(stream.aclose)
+    events = RunEventLog(stream, uow, clock)
+    trainer = AutoMLTrainer(
+        settings.artifacts_dir,
+        settings.artifacts_dir,
+        settings.mlflow_tracking_uri,
+        settings.worker_concurrency,
+    )
+
+    async def close_trainer() -> None:
+        trainer.close()
+
+    closers.append(close_trainer)
+    policy = ExecutionPolicy(
+        heartbeat_interval=timedelta(seconds=settings.heartbeat_seconds),
+        heartbeat_timeout=timedelta(seconds=settings.heartbeat_timeout_seconds),
+        max_attempts=settings.max_run_attempts,
+    )
+    execution = RunExecution(uow, clock, trainer, events, policy)
+    jobs: ArqJobQueue | InProcessJobQueue
+    if settings.redis_url:
+        jobs = ArqJobQueue(ArqRedis.from_url(settings.redis_url))
+    else:
+        jobs = InProcessJobQueue(settings.worker_concurrency)
+        jobs.bind(execution)
+    closers.append(jobs.aclose)
     return Container(
         settings=settings,
         engine=engine,
@@ -65,6 +122,12 @@ def build(
         accounts=AccountService(uow, clock, hasher or Argon2PasswordHasher(), tokens),
         datasets=DatasetService(uow, clock, tables),
         experiments=ExperimentService(uow, clock),
-        runs=RunService(uow),
+        runs=RunService(uow, clock, jobs, events),
+        models=ModelService(uow, AutoMLModelStore(settings.artifacts_dir)),
         campaigns=CampaignService(uow, clock),
+        events=events,
+        jobs=jobs,
+        execution=execution,
+        sweeper=Sweeper(uow, clock, jobs, events, policy),
+        closers=closers,
     )

@@ -1,4 +1,4 @@
-"""`mlproject serve | migrate | export-schema`."""
+"""`mlproject serve | worker | migrate | export-schema`."""
 
 from __future__ import annotations
 
@@ -44,6 +44,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from server.worker import create_worker
+
+    if args.concurrency:
+        settings = replace(settings, worker_concurrency=args.concurrency)
+    create_worker(settings).run()
+    return 0
+
+
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from server.migrate import upgrade
 
@@ -78,6 +87,9 @@ def parser() -> argparse.ArgumentParser:
         "--migrate", action="store_true", help="migrate a non-SQLite database before serving"
     )
     serve.set_defaults(run=_serve)
+    worker = commands.add_parser("worker", help="run an ARQ worker (needs REDIS_URL)")
+    worker.add_argument("--concurrency", type=int, help="runs at a time (WORKER_CONCURRENCY)")
+    worker.set_defaults(run=_worker)
     migrate = commands.add_parser("migrate", help="upgrade the database schema")
     migrate.add_argument("revision", nargs="?", default="head")
     migrate.set_defaults(run=_migrate)
@@ -92,11 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        configure_logging(settings.log_level)
+        return int(args.run(args, settings))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
-    return int(args.run(args, settings))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,19 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
     return value
 
 
+def _float(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if not value >= minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -63,6 +76,12 @@ class Settings:
     graphql_max_tokens: int = 2000
     graphql_introspection: bool = True
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    worker_concurrency: int = 1
+    worker_poll_delay: float = 0.05
+    heartbeat_seconds: float = 2.0
+    heartbeat_timeout_seconds: float = 30.0
+    max_run_attempts: int = 3
+    sweep_seconds: float = 5.0
 
     @property
     def is_production(self) -> bool:
@@ -105,6 +124,12 @@ class Settings:
             cors_origins=tuple(
                 o.strip() for o in (env.get("CORS_ORIGINS") or "").split(",") if o.strip()
             ),
+            worker_concurrency=_int(env, "WORKER_CONCURRENCY", 1),
+            worker_poll_delay=_float(env, "WORKER_POLL_DELAY_SECONDS", 0.05, 0.001),
+            heartbeat_seconds=_float(env, "HEARTBEAT_SECONDS", 2.0, 0.1),
+            heartbeat_timeout_seconds=_float(env, "HEARTBEAT_TIMEOUT_SECONDS", 30.0, 0.5),
+            max_run_attempts=_int(env, "MAX_RUN_ATTEMPTS", 3),
+            sweep_seconds=_float(env, "SWEEP_SECONDS", 5.0, 0.1),
         )
 
     def signing_key(self) -> str:

@@ -16,9 +16,12 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
+from domain.errors import DomainError
 from server.bootstrap import Container
 from server.schema import Schema
 from server.schema.context import Context
@@ -98,6 +101,20 @@ class GraphQLView(GraphQL[Context, None]):
         if request_id:
             context.request_id = request_id
         return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket from its connection_init payload (both protocols)."""
+        params = context.connection_params or {}
+        if not isinstance(params, dict):
+            params = {}
+        given = params.get("authorization") or params.get("Authorization")
+        if given:
+            context.authorization = str(given)
+        try:
+            context.principal  # noqa: B018  (validates the token now)
+        except DomainError as exc:
+            raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from exc
+        return UNSET
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)

@@ -31,6 +31,14 @@ METRICS: dict[ProblemType, tuple[str, ...]] = {
 }
 
 
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "mape", "log_loss", "davies_bouldin"})
+
+
+def greater_is_better(metric: str) -> bool:
+    """Which way a metric improves (for leaderboards)."""
+    return metric not in LOWER_IS_BETTER
+
+
 def check_target(problem_type: ProblemType, target: str | None, dataset: Dataset) -> str | None:
     """The target must exist in the dataset and fit the problem type (none for clustering)."""
     if problem_type is ProblemType.CLUSTERING:

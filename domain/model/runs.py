@@ -1,14 +1,15 @@
-"""Runs (executions of an experiment) and the models they produce."""
+"""Runs (executions of an experiment), their trials and events, and the models they produce."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from domain.errors import Conflict
+from domain.errors import Conflict, InvalidInput
 from domain.model.common import new_id
+from domain.model.experiments import ProblemType
 
 
 class RunStatus(enum.Enum):
@@ -48,9 +49,112 @@ _TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
 }
 
 
+class SearchMethod(enum.Enum):
+    AUTO = "AUTO"
+    RANDOM_SEARCH = "RANDOM_SEARCH"
+    GRID_SEARCH = "GRID_SEARCH"
+    BAYESIAN = "BAYESIAN"
+
+
+# The engine's candidate families (automl/candidates.py; a test keeps the two in step).
+SUPERVISED_ALGORITHMS = (
+    "lightgbm",
+    "random_forest",
+    "extra_trees",
+    "hist_gradient_boosting",
+    "linear",
+)
+CLUSTERING_ALGORITHMS = ("kmeans", "gaussian_mixture", "hdbscan")
+MAX_TRIALS = 1000
+MAX_TIMEOUT_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """How a run searches: method, budget, candidate families, folds and seed."""
+
+    method: SearchMethod = SearchMethod.AUTO
+    max_trials: int | None = 20
+    timeout_seconds: int | None = 300
+    algorithms: tuple[str, ...] | None = None
+    cv_folds: int = 5
+    seed: int = 0
+    # Forecasting only: which column names the series (None: one series), which holds the
+    # date (None: the dataset's first date column), and how many periods to forecast.
+    series_id: str | None = None
+    date_column: str | None = None
+    horizon: int = 7
+
+    def check(self, problem_type: ProblemType) -> RunConfig:
+        """Validate against the problem type; returns self for chaining."""
+        if self.max_trials is None and self.timeout_seconds is None:
+            raise InvalidInput("Give the budget maxTrials, timeoutSeconds or both.", "budget")
+        if self.max_trials is not None and not 1 <= self.max_trials <= MAX_TRIALS:
+            raise InvalidInput(f"maxTrials must be from 1 to {MAX_TRIALS}.", "budget.maxTrials")
+        if (
+            self.timeout_seconds is not None
+            and not 1 <= self.timeout_seconds <= MAX_TIMEOUT_SECONDS
+        ):
+            raise InvalidInput(
+                f"timeoutSeconds must be from 1 to {MAX_TIMEOUT_SECONDS}.", "budget.timeoutSeconds"
+            )
+        if not 2 <= self.cv_folds <= 10:
+            raise InvalidInput("cvFolds must be from 2 to 10.", "cvFolds")
+        if not 0 <= self.seed <= 2**31 - 1:
+            raise InvalidInput("seed must be from 0 to 2147483647.", "seed")
+        if not 1 <= self.horizon <= 365:
+            raise InvalidInput("The forecast horizon must be from 1 to 365 periods.", "horizon")
+        known = (
+            CLUSTERING_ALGORITHMS
+            if problem_type is ProblemType.CLUSTERING
+            else SUPERVISED_ALGORITHMS
+        )
+        if self.algorithms is not None:
+            unknown = [a for a in self.algorithms if a not in known]
+            if unknown or not self.algorithms:
+                raise InvalidInput(
+                    f"Unknown algorithm(s) {', '.join(unknown) or '(none given)'} for "
+                    f"{problem_type.value.lower()}; choose from: {', '.join(known)}.",
+                    "algorithms",
+                )
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method.value,
+            "maxTrials": self.max_trials,
+            "timeoutSeconds": self.timeout_seconds,
+            "algorithms": list(self.algorithms) if self.algorithms is not None else None,
+            "cvFolds": self.cv_folds,
+            "seed": self.seed,
+            "seriesId": self.series_id,
+            "dateColumn": self.date_column,
+            "horizon": self.horizon,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
+        algorithms = raw.get("algorithms")
+        return cls(
+            method=SearchMethod(raw.get("method", "AUTO")),
+            max_trials=raw.get("maxTrials"),
+            timeout_seconds=raw.get("timeoutSeconds"),
+            algorithms=tuple(algorithms) if algorithms is not None else None,
+            cv_folds=int(raw.get("cvFolds", 5)),
+            seed=int(raw.get("seed", 0)),
+            series_id=raw.get("seriesId"),
+            date_column=raw.get("dateColumn"),
+            horizon=int(raw.get("horizon", 7)),
+        )
+
+
+class StaleAttempt(Conflict):
+    """A write from an attempt that is no longer the run's current one (a fenced-off worker)."""
+
+
 @dataclass(slots=True)
 class Run:
-    """One execution of an experiment (train or tune), fenced by its attempt number."""
+    """One execution of an experiment, fenced by its attempt number."""
 
     account_id: str
     experiment_id: str
@@ -61,14 +165,22 @@ class Run:
     config: dict[str, Any] = field(default_factory=dict)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    heartbeat_at: datetime | None = None
     error: str | None = None
     metrics: dict[str, Any] | None = None
     mlflow_run_id: str | None = None
+    idempotency_key: str | None = None
+    version: int = 0  # optimistic lock: every save checks and bumps it
     id: str = field(default_factory=new_id)
 
     @classmethod
     def queue(
-        cls, account_id: str, experiment_id: str, config: dict[str, Any], now: datetime
+        cls,
+        account_id: str,
+        experiment_id: str,
+        config: dict[str, Any],
+        now: datetime,
+        idempotency_key: str | None = None,
     ) -> Run:
         return cls(
             account_id=account_id,
@@ -78,7 +190,13 @@ class Run:
             progress=0.0,
             queued_at=now,
             config=config,
+            idempotency_key=idempotency_key,
         )
+
+    @property
+    def job_id(self) -> str:
+        """Deterministic, so that enqueuing the same attempt twice runs it once."""
+        return f"run:{self.id}:{self.attempt}"
 
     def move_to(self, status: RunStatus, now: datetime) -> None:
         """Change status if the state machine allows it; otherwise a Conflict."""
@@ -89,8 +207,143 @@ class Run:
         self.status = status
         if status is RunStatus.RUNNING:
             self.started_at = now
+            self.heartbeat_at = now
         if status.is_terminal:
             self.finished_at = now
+
+    def fence(self, attempt: int) -> None:
+        """Refuse writes from any attempt but the current one."""
+        if attempt != self.attempt:
+            raise StaleAttempt(
+                f"Attempt {attempt} of run {self.id} is stale; attempt {self.attempt} owns it."
+            )
+
+    def claim(self, attempt: int, now: datetime) -> None:
+        """A worker starts this attempt: QUEUED -> RUNNING."""
+        self.fence(attempt)
+        if self.status is not RunStatus.QUEUED:
+            raise StaleAttempt(f"Run {self.id} is {self.status.value}; nothing to start.")
+        self.move_to(RunStatus.RUNNING, now)
+
+    def beat(self, attempt: int, progress: float, now: datetime) -> None:
+        self.fence(attempt)
+        if self.status not in (RunStatus.RUNNING, RunStatus.CANCELING):
+            raise StaleAttempt(f"Run {self.id} is {self.status.value}; no longer running.")
+        self.heartbeat_at = now
+        self.progress = max(self.progress, min(1.0, max(0.0, progress)))
+
+    def request_cancel(self, now: datetime) -> None:
+        """Queued runs cancel at once; running ones are asked to stop."""
+        if self.status in (RunStatus.QUEUED, RunStatus.CRASHED):
+            self.move_to(RunStatus.CANCELED, now)
+        elif self.status is RunStatus.RUNNING:
+            self.move_to(RunStatus.CANCELING, now)
+        elif self.status is not RunStatus.CANCELING:
+            raise Conflict(f"Run {self.id} is already {self.status.value}; nothing to cancel.")
+
+    def is_stale(self, now: datetime, timeout: timedelta) -> bool:
+        """A running attempt whose worker stopped heart-beating."""
+        return (
+            self.status in (RunStatus.RUNNING, RunStatus.CANCELING)
+            and self.heartbeat_at is not None
+            and now - self.heartbeat_at > timeout
+        )
+
+    def retry_after_crash(self, now: datetime, max_attempts: int) -> bool:
+        """CRASHED -> QUEUED as a new attempt, or FAILED when attempts are used up."""
+        was_canceling = self.status is RunStatus.CANCELING
+        self.move_to(RunStatus.CRASHED, now)
+        if was_canceling:
+            self.move_to(RunStatus.CANCELED, now)
+            return False
+        if self.attempt >= max_attempts:
+            self.error = (
+                f"The worker stopped responding on attempt {self.attempt} of {max_attempts}; "
+                "giving up."
+            )
+            self.move_to(RunStatus.FAILED, now)
+            return False
+        self.move_to(RunStatus.QUEUED, now)
+        self.attempt += 1
+        self.progress = 0.0
+        self.started_at = None
+        self.heartbeat_at = None
+        return True
+
+
+class RunEventType(enum.Enum):
+    STATUS = "STATUS"
+    PROGRESS = "PROGRESS"
+    TRIAL = "TRIAL"
+    BEST = "BEST"
+    LOG = "LOG"
+    ERROR = "ERROR"
+
+    @property
+    def is_milestone(self) -> bool:
+        """Milestones are also kept in the database, so history survives the event stream."""
+        return self in (
+            RunEventType.STATUS,
+            RunEventType.TRIAL,
+            RunEventType.BEST,
+            RunEventType.ERROR,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvent:
+    """One entry of a run's ordered log; `seq` is gap-free per run."""
+
+    run_id: str
+    seq: int
+    at: datetime
+    type: RunEventType
+    message: str | None = None
+    progress: float | None = None
+    data: dict[str, Any] | None = None
+
+    @property
+    def ends_run(self) -> bool:
+        return (
+            self.type is RunEventType.STATUS
+            and self.data is not None
+            and RunStatus(self.data["status"]).is_terminal
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NewRunEvent:
+    """An event before the log gives it its sequence number."""
+
+    type: RunEventType
+    message: str | None = None
+    progress: float | None = None
+    data: dict[str, Any] | None = None
+
+    @classmethod
+    def status(cls, run: Run) -> NewRunEvent:
+        return cls(
+            RunEventType.STATUS,
+            message=f"Run is {run.status.value}",
+            progress=run.progress,
+            data={"status": run.status.value, "attempt": run.attempt, "error": run.error},
+        )
+
+
+@dataclass(slots=True)
+class Trial:
+    """One candidate the search evaluated."""
+
+    run_id: str
+    account_id: str
+    attempt: int
+    number: int
+    algorithm: str
+    params: dict[str, Any]
+    score: float | None
+    status: str
+    duration_seconds: float | None
+    id: str = field(default_factory=new_id)
 
 
 class ModelStage(enum.Enum):
@@ -114,4 +367,11 @@ class Model:
     created_at: datetime
     feature_importances: dict[str, float] | None = None
     artifact_key: str | None = None
+    input_schema: dict[str, str] | None = None
+    problem_type: str | None = None
     id: str = field(default_factory=new_id)
+
+    def promote(self, stage: ModelStage) -> None:
+        if stage is ModelStage.NONE:
+            raise InvalidInput("A model is promoted to STAGING, PRODUCTION or ARCHIVED.", "stage")
+        self.stage = stage

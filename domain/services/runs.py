@@ -1,21 +1,113 @@
-"""Reading runs and the models they registered (execution arrives with the job runner)."""
+"""Starting, canceling and reading runs; comparing them; their trials and event logs."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from domain.errors import NotFound
+from domain.errors import Conflict, InvalidInput, NotFound
 from domain.model.accounts import Principal
-from domain.model.runs import Model, Run
+from domain.model.experiments import ProblemType, greater_is_better
+from domain.model.runs import Model, NewRunEvent, Run, RunConfig, RunEvent, Trial
 from domain.pagination import Page, PageRequest
-from domain.ports import ModelFilter, RunFilter, UnitOfWorkFactory
+from domain.ports import Clock, JobQueue, ModelFilter, RunEventLog, RunFilter, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+MAX_COMPARED_RUNS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ComparedRun:
+    """One column of a comparison: the run, its settings and its best trial."""
+
+    run: Run
+    best_trial: Trial | None
 
 
 class RunService:
-    """Runs and models of an account."""
+    """Runs and models of an account, as the API sees them."""
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, jobs: JobQueue, events: RunEventLog
+    ) -> None:
         self._uow = uow
+        self._clock = clock
+        self._jobs = jobs
+        self._events = events
+
+    async def start(
+        self,
+        principal: Principal,
+        experiment_id: str,
+        config: RunConfig,
+        idempotency_key: str | None = None,
+    ) -> Run:
+        """Queue a run of the experiment; the same idempotency key returns the same run."""
+        principal.require_write()
+        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 100:
+            raise InvalidInput("idempotencyKey must be 1 to 100 characters.", "idempotencyKey")
+        async with self._uow() as uow:
+            experiment = await uow.experiments.get(principal.account_id, experiment_id)
+            if experiment is None:
+                raise NotFound(f"Experiment {experiment_id!r} was not found.", "experimentId")
+            config.check(experiment.problem_type)
+            if experiment.problem_type is ProblemType.FORECASTING:
+                dataset = await uow.datasets.get(principal.account_id, experiment.dataset_id)
+                for name, column in (
+                    ("seriesId", config.series_id),
+                    ("dateColumn", config.date_column),
+                ):
+                    if column is not None and (dataset is None or dataset.column(column) is None):
+                        raise InvalidInput(
+                            f"The dataset has no column {column!r}.", f"forecast.{name}"
+                        )
+            if idempotency_key is not None:
+                existing = await uow.runs.find_by_idempotency_key(
+                    principal.account_id, idempotency_key
+                )
+                if existing is not None:
+                    if existing.experiment_id != experiment_id:
+                        raise Conflict(
+                            "This idempotencyKey was used for another experiment.",
+                            "idempotencyKey",
+                        )
+                    return existing
+            run = Run.queue(
+                principal.account_id,
+                experiment_id,
+                config.to_dict(),
+                self._clock.now(),
+                idempotency_key,
+            )
+            await uow.runs.add(run)
+            await uow.commit()
+        await self._events.append(run.id, NewRunEvent.status(run))
+        try:
+            await self._jobs.enqueue_run(run)
+        except Exception:
+            log.exception("could not enqueue run", extra={"run_id": run.id})
+            async with self._uow() as uow:
+                await uow.runs.delete(principal.account_id, run.id)
+                await uow.commit()
+            raise
+        await self._events.announce(principal.account_id, run.id)
+        return run
+
+    async def cancel(self, principal: Principal, run_id: str) -> Run:
+        """Queued runs cancel at once; running ones move to CANCELING and the worker stops."""
+        principal.require_write()
+        async with self._uow() as uow:
+            run = await uow.runs.get(principal.account_id, run_id)
+            if run is None:
+                raise NotFound.of("Run", run_id)
+            run.request_cancel(self._clock.now())
+            await uow.runs.save(run)
+            await uow.commit()
+        await self._events.append(run.id, NewRunEvent.status(run))
+        await self._events.announce(principal.account_id, run.id)
+        return run
 
     async def get(self, principal: Principal, run_id: str) -> Run:
         found = await self.get_many(principal, [run_id])
@@ -37,6 +129,66 @@ class RunService:
         async with self._uow() as uow:
             return await uow.runs.pages_by_experiment(principal.account_id, experiment_ids, request)
 
+    async def trials(
+        self, principal: Principal, run: Run, metric: str, request: PageRequest
+    ) -> Page[Trial]:
+        """The current attempt's leaderboard, best first by the experiment's metric."""
+        async with self._uow() as uow:
+            return await uow.trials.page(
+                principal.account_id, run.id, run.attempt, request, greater_is_better(metric)
+            )
+
+    async def best_trials(
+        self, principal: Principal, runs: Sequence[tuple[str, int, str]]
+    ) -> dict[str, Trial]:
+        """The best trial of each (run id, attempt, metric)."""
+        async with self._uow() as uow:
+            return await uow.trials.best(
+                principal.account_id,
+                [(run_id, attempt, greater_is_better(metric)) for run_id, attempt, metric in runs],
+            )
+
+    async def compare(self, principal: Principal, ids: Sequence[str]) -> list[ComparedRun]:
+        """Runs side by side, in the order asked; all must exist."""
+        unique = list(dict.fromkeys(ids))
+        if not 1 <= len(unique) <= MAX_COMPARED_RUNS:
+            raise InvalidInput(f"Compare from 1 to {MAX_COMPARED_RUNS} runs.", "ids")
+        runs = await self.get_many(principal, unique)
+        missing = [i for i in unique if i not in runs]
+        if missing:
+            raise NotFound(f"Run(s) not found: {', '.join(missing)}.", "ids")
+        async with self._uow() as uow:
+            experiments = await uow.experiments.get_many(
+                principal.account_id, list({r.experiment_id for r in runs.values()})
+            )
+        best = await self.best_trials(
+            principal,
+            [(r.id, r.attempt, experiments[r.experiment_id].metric) for r in runs.values()],
+        )
+        return [ComparedRun(runs[i], best.get(i)) for i in unique]
+
+    async def follow(
+        self, principal: Principal, run_id: str, after_seq: int | None
+    ) -> AsyncIterator[RunEvent]:
+        """The run's events after `after_seq` (all when None), then live until it ends."""
+        if after_seq is not None and after_seq < 0:
+            raise InvalidInput("afterSeq must be 0 or more.", "afterSeq")
+        await self.get(principal, run_id)  # NotFound for other accounts' runs
+        async for event in self._events.follow(run_id, after_seq or 0):
+            yield event
+
+    async def updates(self, principal: Principal, experiment_id: str | None) -> AsyncIterator[Run]:
+        """The account's runs (of one experiment, if given) each time they change."""
+        if experiment_id is not None:
+            async with self._uow() as uow:
+                if await uow.experiments.get(principal.account_id, experiment_id) is None:
+                    raise NotFound(f"Experiment {experiment_id!r} was not found.", "experimentId")
+        async for run_id in self._events.announcements(principal.account_id):
+            run = (await self.get_many(principal, [run_id])).get(run_id)
+            if run is not None and experiment_id in (None, run.experiment_id):
+                yield run
+
+    # -- models --------------------------------------------------------------------------------
     async def model(self, principal: Principal, model_id: str) -> Model:
         found = await self.models_by_id(principal, [model_id])
         if model_id not in found:
@@ -62,3 +214,8 @@ class RunService:
     async def models_by_run(self, principal: Principal, run_ids: Sequence[str]) -> dict[str, Model]:
         async with self._uow() as uow:
             return await uow.models.by_run(principal.account_id, run_ids)
+
+
+def describe_config(run: Run) -> dict[str, Any]:
+    """The run's settings as a client sees them."""
+    return RunConfig.from_dict(run.config).to_dict()

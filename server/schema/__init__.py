@@ -24,12 +24,14 @@ from server.schema.campaigns import CampaignMutation, CampaignQuery
 from server.schema.datasets import DatasetMutation, DatasetQuery
 from server.schema.errors import shape_error
 from server.schema.experiments import ExperimentMutation, ExperimentQuery  # before runs
-from server.schema.runs import RunQuery
+from server.schema.runs import RunMutation, RunQuery, RunSubscription
 
 Query = merge_types("Query", (AccountQuery, DatasetQuery, ExperimentQuery, RunQuery, CampaignQuery))
 Mutation = merge_types(
-    "Mutation", (AccountMutation, DatasetMutation, ExperimentMutation, CampaignMutation)
+    "Mutation",
+    (AccountMutation, DatasetMutation, ExperimentMutation, RunMutation, CampaignMutation),
 )
+Subscription = merge_types("Subscription", (RunSubscription,))
 
 
 class Schema(strawberry.Schema):
@@ -62,4 +64,4 @@ def build_schema(settings: Settings | None = None) -> Schema:
     ]
     if not settings.graphql_introspection:
         extensions.append(DisableIntrospection)
-    return Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)

@@ -26,6 +26,7 @@ class Context:
     request: Any = None
     response: Any = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    connection_params: dict[str, Any] | None = None  # WebSocket connection_init payload
     _principal: Principal | None = None
     _loaders: Loaders | None = None
     _accounts: DataLoader[str, Account | None] | None = None

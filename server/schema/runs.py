@@ -1,21 +1,35 @@
-"""Runs, their trials and the models they register (read side; execution is the job runner's)."""
+"""Runs, their trials, events and models: start, cancel, compare, follow live, promote, predict."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import datetime
 
 import strawberry
 from strawberry.scalars import JSON
 
 from domain.errors import NotFound
-from domain.model.runs import Model, ModelStage, Run, RunStatus
-from domain.pagination import Page, PageRequest
+from domain.model.runs import (
+    Model,
+    ModelStage,
+    Run,
+    RunConfig,
+    RunEvent,
+    RunEventType,
+    RunStatus,
+    SearchMethod,
+    Trial,
+)
+from domain.pagination import PageRequest
 from domain.ports import ModelFilter, RunFilter
+from domain.services.runs import describe_config
 from server.schema.context import Info
 from server.schema.pagination import Connection, connection
 
 RunStatusEnum = strawberry.enum(RunStatus, name="RunStatus")
 ModelStageEnum = strawberry.enum(ModelStage, name="ModelStage")
+RunEventTypeEnum = strawberry.enum(RunEventType, name="RunEventType")
+SearchMethodEnum = strawberry.enum(SearchMethod, name="SearchMethod")
 
 
 @strawberry.type(name="Trial", description="One candidate the search evaluated.")
@@ -23,9 +37,41 @@ class TrialType:
     number: int
     algorithm: str
     params: JSON
-    score: float | None
-    status: str
+    score: float | None = strawberry.field(description="Cross-validated, in the run's metric.")
+    status: str = strawberry.field(description="COMPLETE, PRUNED or FAILED")
     duration_seconds: float | None
+
+    @classmethod
+    def of(cls, trial: Trial) -> TrialType:
+        return cls(
+            number=trial.number,
+            algorithm=trial.algorithm,
+            params=trial.params,
+            score=trial.score,
+            status=trial.status,
+            duration_seconds=trial.duration_seconds,
+        )
+
+
+@strawberry.type(name="RunEvent", description="One entry of a run's ordered log.")
+class RunEventGql:
+    seq: int
+    at: datetime
+    type: RunEventTypeEnum  # type: ignore[valid-type]
+    message: str | None
+    progress: float | None
+    data: JSON | None
+
+    @classmethod
+    def of(cls, event: RunEvent) -> RunEventGql:
+        return cls(
+            seq=event.seq,
+            at=event.at,
+            type=event.type,
+            message=event.message,
+            progress=event.progress,
+            data=event.data,
+        )
 
 
 @strawberry.type(name="Run", description="One execution of an experiment.")
@@ -40,7 +86,7 @@ class RunType:
     metrics: JSON | None
     error: str | None
     mlflow_run_id: str | None
-    experiment_id: strawberry.Private[str]
+    run: strawberry.Private[Run]
 
     @classmethod
     def of(cls, run: Run) -> RunType:
@@ -55,36 +101,51 @@ class RunType:
             metrics=run.metrics,
             error=run.error,
             mlflow_run_id=run.mlflow_run_id,
-            experiment_id=run.experiment_id,
+            run=run,
         )
+
+    @strawberry.field(description="Method, budget, algorithms, folds, seed (and forecast options).")
+    def config(self) -> JSON:
+        return describe_config(self.run)
 
     @strawberry.field
     async def experiment(self, info: Info) -> ExperimentType:
-        experiment = await info.context.loaders.experiments.load(self.experiment_id)
+        experiment = await info.context.loaders.experiments.load(self.run.experiment_id)
         if experiment is None:
-            raise NotFound.of("Experiment", self.experiment_id)
+            raise NotFound.of("Experiment", self.run.experiment_id)
         return ExperimentType.of(experiment)
 
-    @strawberry.field(description="The run's leaderboard, best first.")
+    @strawberry.field(description="The current attempt's leaderboard, best first.")
     async def trials(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[TrialType]:
-        PageRequest.of(first, after)  # validates the arguments
-        # Trials are recorded by the job runner, which does not exist yet: none to show.
-        return connection(Page(items=[], cursors=[], has_next_page=False, total_count=0), _trial)
+        request = PageRequest.ranked(first, after)
+        metric = await self._metric(info)
+        page = await info.context.container.runs.trials(
+            info.context.principal, self.run, metric, request
+        )
+        return connection(page, TrialType.of)
 
     @strawberry.field
     async def best_trial(self, info: Info) -> TrialType | None:
-        return None
+        metric = await self._metric(info)
+        trial = await info.context.loaders.best_trials.load((self.run.id, self.run.attempt, metric))
+        return TrialType.of(trial) if trial else None
+
+    @strawberry.field(description="The run's event log after `afterSeq` (for polling clients).")
+    async def events(self, info: Info, after_seq: int = 0, first: int = 100) -> list[RunEventGql]:
+        request = PageRequest.of(first, None)  # validates `first`
+        events = await info.context.container.events.after(self.run.id, after_seq, request.first)
+        return [RunEventGql.of(e) for e in events]
 
     @strawberry.field(description="The model this run registered, once it succeeded.")
     async def model(self, info: Info) -> ModelType | None:
         model = await info.context.loaders.models_by_run.load(str(self.id))
         return ModelType.of(model) if model else None
 
-
-def _trial(item: TrialType) -> TrialType:
-    return item
+    async def _metric(self, info: Info) -> str:
+        experiment = await info.context.loaders.experiments.load(self.run.experiment_id)
+        return experiment.metric if experiment else "rmse"
 
 
 @strawberry.type(name="Model", description="A fitted model a succeeded run registered.")
@@ -93,6 +154,10 @@ class ModelType:
     stage: ModelStageEnum  # type: ignore[valid-type]
     metrics: JSON
     feature_importances: JSON | None
+    input_schema: JSON | None = strawberry.field(
+        description="Column -> kind (numeric, boolean, categorical, datetime) predict expects."
+    )
+    problem_type: str | None
     created_at: datetime
     run_id: strawberry.Private[str]
 
@@ -103,6 +168,8 @@ class ModelType:
             stage=model.stage,
             metrics=model.metrics,
             feature_importances=model.feature_importances,
+            input_schema=model.input_schema,
+            problem_type=model.problem_type,
             created_at=model.created_at,
             run_id=model.run_id,
         )
@@ -115,6 +182,20 @@ class ModelType:
         return RunType.of(run)
 
 
+@strawberry.type
+class ComparedRun:
+    run: RunType
+    config: JSON
+    metrics: JSON | None
+    best_trial: TrialType | None
+
+
+@strawberry.type
+class RunComparison:
+    runs: list[ComparedRun]
+    metric_names: list[str] = strawberry.field(description="Every metric any of the runs has.")
+
+
 @strawberry.input(name="RunFilter")
 class RunFilterInput:
     experiment_id: strawberry.ID | None = None
@@ -125,6 +206,87 @@ class RunFilterInput:
 class ModelFilterInput:
     experiment_id: strawberry.ID | None = None
     stage: ModelStageEnum | None = None  # type: ignore[valid-type]
+
+
+@strawberry.input
+class BudgetInput:
+    max_trials: int | None = 20
+    timeout_seconds: int | None = 300
+
+
+@strawberry.input
+class ForecastInput:
+    series_id: str | None = strawberry.field(default=None, description="None: one series.")
+    date_column: str | None = strawberry.field(
+        default=None, description="None: the dataset's first date column."
+    )
+    horizon: int = 7
+
+
+@strawberry.input
+class StartRunInput:
+    experiment_id: strawberry.ID
+    method: SearchMethodEnum = SearchMethod.AUTO  # type: ignore[valid-type]
+    budget: BudgetInput | None = None
+    algorithms: list[str] | None = None
+    cv_folds: int = 5
+    seed: int = 0
+    forecast: ForecastInput | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Retrying with the same key returns the same run."
+    )
+
+    def config(self) -> RunConfig:
+        budget = self.budget or BudgetInput()
+        forecast = self.forecast or ForecastInput()
+        return RunConfig(
+            method=self.method,
+            max_trials=budget.max_trials,
+            timeout_seconds=budget.timeout_seconds,
+            algorithms=tuple(self.algorithms) if self.algorithms is not None else None,
+            cv_folds=self.cv_folds,
+            seed=self.seed,
+            series_id=forecast.series_id,
+            date_column=forecast.date_column,
+            horizon=forecast.horizon,
+        )
+
+
+@strawberry.type
+class StartRunPayload:
+    run: RunType
+
+
+@strawberry.input
+class CancelRunInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class CancelRunPayload:
+    run: RunType
+
+
+@strawberry.input
+class PromoteModelInput:
+    model_id: strawberry.ID
+    stage: ModelStageEnum  # type: ignore[valid-type]
+
+
+@strawberry.type
+class PromoteModelPayload:
+    model: ModelType
+
+
+@strawberry.input
+class PredictInput:
+    model_id: strawberry.ID
+    rows: JSON = strawberry.field(description="A list of objects, one per row.")
+
+
+@strawberry.type
+class PredictPayload:
+    predictions: JSON = strawberry.field(description="One entry per input row, in order.")
 
 
 @strawberry.type
@@ -151,6 +313,28 @@ class RunQuery:
         run = await info.context.loaders.runs.load(str(id))
         return RunType.of(run) if run else None
 
+    @strawberry.field(description="Runs side by side: settings, metrics, best trial.")
+    async def compare_runs(self, info: Info, ids: list[strawberry.ID]) -> RunComparison:
+        compared = await info.context.container.runs.compare(
+            info.context.principal, [str(i) for i in ids]
+        )
+        names: dict[str, None] = {}
+        for entry in compared:
+            for key in (entry.run.metrics or {}).get("cv", {}):
+                names[key] = None
+        return RunComparison(
+            runs=[
+                ComparedRun(
+                    run=RunType.of(entry.run),
+                    config=describe_config(entry.run),
+                    metrics=entry.run.metrics,
+                    best_trial=TrialType.of(entry.best_trial) if entry.best_trial else None,
+                )
+                for entry in compared
+            ],
+            metric_names=list(names),
+        )
+
     @strawberry.field(description="The account's models, newest first.")
     async def models(
         self,
@@ -173,6 +357,65 @@ class RunQuery:
         found = await info.context.container.runs.models_by_id(info.context.principal, [str(id)])
         model = found.get(str(id))
         return ModelType.of(model) if model else None
+
+
+@strawberry.type
+class RunMutation:
+    @strawberry.mutation(description="Queue a run of an experiment; workers pick it up.")
+    async def start_run(self, info: Info, input: StartRunInput) -> StartRunPayload:
+        run = await info.context.container.runs.start(
+            info.context.principal, str(input.experiment_id), input.config(), input.idempotency_key
+        )
+        return StartRunPayload(run=RunType.of(run))
+
+    @strawberry.mutation(description="Cancel a queued run at once, or ask a running one to stop.")
+    async def cancel_run(self, info: Info, input: CancelRunInput) -> CancelRunPayload:
+        run = await info.context.container.runs.cancel(info.context.principal, str(input.id))
+        return CancelRunPayload(run=RunType.of(run))
+
+    @strawberry.mutation(description="Move a model to STAGING, PRODUCTION or ARCHIVED.")
+    async def promote_model(self, info: Info, input: PromoteModelInput) -> PromoteModelPayload:
+        model = await info.context.container.models.promote(
+            info.context.principal, str(input.model_id), input.stage
+        )
+        return PromoteModelPayload(model=ModelType.of(model))
+
+    @strawberry.mutation(description="Predictions for rows (per period and series: forecasting).")
+    async def predict(self, info: Info, input: PredictInput) -> PredictPayload:
+        predictions = await info.context.container.models.predict(
+            info.context.principal, str(input.model_id), input.rows
+        )
+        return PredictPayload(predictions=predictions)
+
+
+@strawberry.type
+class RunSubscription:
+    @strawberry.subscription(
+        description="Replays the run's events after afterSeq, then live ones; completes when "
+        "the run ends."
+    )
+    async def run_events(
+        self, info: Info, run_id: strawberry.ID, after_seq: int | None = None
+    ) -> AsyncGenerator[RunEventGql, None]:
+        events = info.context.container.runs.follow(info.context.principal, str(run_id), after_seq)
+        try:
+            async for event in events:
+                yield RunEventGql.of(event)
+        finally:
+            await events.aclose()
+
+    @strawberry.subscription(description="Runs (of one experiment, if given) as they change.")
+    async def run_updates(
+        self, info: Info, experiment_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[RunType, None]:
+        updates = info.context.container.runs.updates(
+            info.context.principal, str(experiment_id) if experiment_id else None
+        )
+        try:
+            async for run in updates:
+                yield RunType.of(run)
+        finally:
+            await updates.aclose()
 
 
 from server.schema.experiments import ExperimentType  # noqa: E402  (mutual references)

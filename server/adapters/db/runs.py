@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.model.runs import ACTIVE_STATUSES, Model, ModelStage, Run, RunStatus
-from domain.pagination import Page, PageRequest
+from domain.model.runs import (
+    ACTIVE_STATUSES,
+    Model,
+    ModelStage,
+    Run,
+    RunEvent,
+    RunEventType,
+    RunStatus,
+    StaleAttempt,
+    Trial,
+)
+from domain.pagination import Page, PageRequest, offset_cursor
 from domain.ports import ModelFilter, RunFilter
 from server.adapters.db.base import SqlRepository
-from server.adapters.db.tables import ModelRow, RunRow
+from server.adapters.db.tables import ModelRow, RunEventRow, RunRow, TrialRow
 
 
 class SqlRunRepository(SqlRepository[Run, RunRow]):
@@ -32,6 +44,9 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
             error=row.error,
             metrics=row.metrics,
             mlflow_run_id=row.mlflow_run_id,
+            heartbeat_at=row.heartbeat_at,
+            idempotency_key=row.idempotency_key,
+            version=row.version,
             id=row.id,
         )
 
@@ -50,7 +65,54 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
             "error": entity.error,
             "metrics": entity.metrics,
             "mlflow_run_id": entity.mlflow_run_id,
+            "heartbeat_at": entity.heartbeat_at,
+            "idempotency_key": entity.idempotency_key,
+            "version": entity.version,
         }
+
+    async def save(self, entity: Run) -> None:
+        """Compare-and-set on the version: a concurrent writer makes this a StaleAttempt."""
+        values = self.to_values(entity)
+        values["version"] = entity.version + 1
+        result = await self.session.execute(
+            update(RunRow)
+            .where(RunRow.id == entity.id, RunRow.version == entity.version)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise StaleAttempt(f"Run {entity.id} was changed by someone else; reload it.")
+        entity.version += 1
+
+    async def find(self, run_id: str) -> Run | None:
+        row = await self.session.get(RunRow, run_id, populate_existing=True)
+        return self.to_entity(row) if row is not None else None
+
+    async def find_by_idempotency_key(self, account_id: str, key: str) -> Run | None:
+        row = await self.session.scalar(
+            select(RunRow).where(RunRow.account_id == account_id, RunRow.idempotency_key == key)
+        )
+        return self.to_entity(row) if row is not None else None
+
+    async def stale(self, heartbeat_before: datetime, limit: int) -> list[Run]:
+        rows = await self.session.scalars(
+            select(RunRow)
+            .where(
+                RunRow.status.in_([RunStatus.RUNNING.value, RunStatus.CANCELING.value]),
+                RunRow.heartbeat_at < heartbeat_before,
+            )
+            .limit(limit)
+        )
+        return [self.to_entity(row) for row in rows]
+
+    async def queued_before(self, queued_before: datetime, limit: int) -> list[Run]:
+        rows = await self.session.scalars(
+            select(RunRow)
+            .where(RunRow.status == RunStatus.QUEUED.value, RunRow.queued_at < queued_before)
+            .order_by(RunRow.queued_at)
+            .limit(limit)
+        )
+        return [self.to_entity(row) for row in rows]
 
     async def page(self, account_id: str, request: PageRequest, where: RunFilter) -> Page[Run]:
         conditions = []
@@ -96,6 +158,8 @@ class SqlModelRepository(SqlRepository[Model, ModelRow]):
             created_at=row.created_at,
             feature_importances=row.feature_importances,
             artifact_key=row.artifact_key,
+            input_schema=row.input_schema,
+            problem_type=row.problem_type,
             id=row.id,
         )
 
@@ -109,6 +173,8 @@ class SqlModelRepository(SqlRepository[Model, ModelRow]):
             "metrics": entity.metrics,
             "feature_importances": entity.feature_importances,
             "artifact_key": entity.artifact_key,
+            "input_schema": entity.input_schema,
+            "problem_type": entity.problem_type,
             "created_at": entity.created_at,
         }
 
@@ -147,3 +213,146 @@ class SqlModelRepository(SqlRepository[Model, ModelRow]):
                 ModelRow.account_id == account_id, ModelRow.experiment_id == experiment_id
             )
         )
+
+
+class SqlTrialRepository:
+    """A run's trials (its leaderboard), per attempt."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, trial: Trial) -> None:
+        self.session.add(
+            TrialRow(
+                id=trial.id,
+                account_id=trial.account_id,
+                run_id=trial.run_id,
+                attempt=trial.attempt,
+                number=trial.number,
+                algorithm=trial.algorithm,
+                params=trial.params,
+                score=trial.score,
+                status=trial.status,
+                duration_seconds=trial.duration_seconds,
+            )
+        )
+
+    @staticmethod
+    def _entity(row: TrialRow) -> Trial:
+        return Trial(
+            run_id=row.run_id,
+            account_id=row.account_id,
+            attempt=row.attempt,
+            number=row.number,
+            algorithm=row.algorithm,
+            params=row.params,
+            score=row.score,
+            status=row.status,
+            duration_seconds=row.duration_seconds,
+            id=row.id,
+        )
+
+    @staticmethod
+    def _ranking(descending: bool) -> tuple[Any, ...]:
+        score = TrialRow.score.desc() if descending else TrialRow.score.asc()
+        # Trials without a score (failed, pruned) come last, then by number.
+        return (TrialRow.score.is_(None), score, TrialRow.number)
+
+    async def page(
+        self, account_id: str, run_id: str, attempt: int, request: PageRequest, descending: bool
+    ) -> Page[Trial]:
+        where = (
+            TrialRow.account_id == account_id,
+            TrialRow.run_id == run_id,
+            TrialRow.attempt == attempt,
+        )
+        total = await self.session.scalar(select(func.count()).select_from(TrialRow).where(*where))
+        offset = request.after_offset or 0
+        rows = []
+        if request.first > 0:
+            rows = list(
+                await self.session.scalars(
+                    select(TrialRow)
+                    .where(*where)
+                    .order_by(*self._ranking(descending))
+                    .offset(offset)
+                    .limit(request.first + 1)
+                )
+            )
+        items = [self._entity(row) for row in rows[: request.first]]
+        return Page(
+            items=items,
+            cursors=[offset_cursor(offset + i + 1) for i in range(len(items))],
+            has_next_page=len(rows) > request.first,
+            total_count=total or 0,
+        )
+
+    async def best(
+        self, account_id: str, runs: Sequence[tuple[str, int, bool]]
+    ) -> dict[str, Trial]:
+        if not runs:
+            return {}
+        wanted = {(run_id, attempt): descending for run_id, attempt, descending in runs}
+        rows = await self.session.scalars(
+            select(TrialRow).where(
+                TrialRow.account_id == account_id,
+                TrialRow.run_id.in_({run_id for run_id, _ in wanted}),
+                TrialRow.score.is_not(None),
+            )
+        )
+        best: dict[str, Trial] = {}
+        for row in rows:
+            descending = wanted.get((row.run_id, row.attempt))
+            if descending is None:
+                continue  # a trial of an older attempt
+            current = best.get(row.run_id)
+            sign = 1 if descending else -1
+            if current is None or sign * row.score > sign * (current.score or 0.0):  # type: ignore[operator]
+                best[row.run_id] = self._entity(row)
+        return best
+
+
+class SqlRunEventRepository:
+    """Milestone events of runs."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, event: RunEvent) -> None:
+        self.session.add(
+            RunEventRow(
+                run_id=event.run_id,
+                seq=event.seq,
+                at=event.at,
+                type=event.type.value,
+                message=event.message,
+                progress=event.progress,
+                data=event.data,
+            )
+        )
+
+    async def after(self, run_id: str, after_seq: int, limit: int) -> list[RunEvent]:
+        rows = await self.session.scalars(
+            select(RunEventRow)
+            .where(RunEventRow.run_id == run_id, RunEventRow.seq > after_seq)
+            .order_by(RunEventRow.seq)
+            .limit(limit)
+        )
+        return [
+            RunEvent(
+                run_id=row.run_id,
+                seq=row.seq,
+                at=row.at,
+                type=RunEventType(row.type),
+                message=row.message,
+                progress=row.progress,
+                data=row.data,
+            )
+            for row in rows
+        ]
+
+    async def last_seq(self, run_id: str) -> int:
+        seq = await self.session.scalar(
+            select(func.max(RunEventRow.seq)).where(RunEventRow.run_id == run_id)
+        )
+        return int(seq or 0)

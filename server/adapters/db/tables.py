@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -113,6 +114,8 @@ class RunRow(Base):
     __table_args__ = (
         Index("ix_runs_account_queued", "account_id", "queued_at", "id"),
         Index("ix_runs_experiment_queued", "experiment_id", "queued_at", "id"),
+        Index("ix_runs_status_heartbeat", "status", "heartbeat_at"),
+        UniqueConstraint("account_id", "idempotency_key", name="uq_runs_account_idempotency"),
     )
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -127,6 +130,42 @@ class RunRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     mlflow_run_id: Mapped[str | None] = mapped_column(String(64))
+    heartbeat_at: Mapped[datetime | None]
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TrialRow(Base):
+    __tablename__ = "trials"
+    __table_args__ = (
+        Index("ix_trials_run_attempt_score", "run_id", "attempt", "score"),
+        UniqueConstraint("run_id", "attempt", "number", name="uq_trials_run_attempt_number"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    run_id: Mapped[str] = mapped_column(ID, ForeignKey("runs.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    algorithm: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]]
+    score: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class RunEventRow(Base):
+    """Milestone events (status, trial, best, error); progress and logs live in the stream."""
+
+    __tablename__ = "run_events"
+    run_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    type: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[float | None] = mapped_column(Float)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ModelRow(Base):
@@ -134,7 +173,16 @@ class ModelRow(Base):
     __table_args__ = (
         Index("ix_models_account_created", "account_id", "created_at", "id"),
         Index("ix_models_experiment_stage", "experiment_id", "stage"),
-        Index("ix_models_run", "run_id"),
+        # One model per run, whatever a retried or duplicated worker does.
+        Index("ix_models_run", "run_id", unique=True),
+        # One PRODUCTION model per experiment.
+        Index(
+            "ix_models_one_production",
+            "experiment_id",
+            unique=True,
+            postgresql_where=text("stage = 'PRODUCTION'"),
+            sqlite_where=text("stage = 'PRODUCTION'"),
+        ),
     )
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -144,6 +192,8 @@ class ModelRow(Base):
     metrics: Mapped[dict[str, Any]]
     feature_importances: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     artifact_key: Mapped[str | None] = mapped_column(String(255))
+    input_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    problem_type: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime]
 
 

@@ -14,7 +14,12 @@ from server.adapters.db.accounts import SqlAccountRepository, SqlUserRepository
 from server.adapters.db.campaigns import SqlCampaignRepository, SqlDiscountRepository
 from server.adapters.db.datasets import SqlDatasetRepository
 from server.adapters.db.experiments import SqlExperimentRepository
-from server.adapters.db.runs import SqlModelRepository, SqlRunRepository
+from server.adapters.db.runs import (
+    SqlModelRepository,
+    SqlRunEventRepository,
+    SqlRunRepository,
+    SqlTrialRepository,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,8 @@ class SqlUnitOfWork:
         self.models = SqlModelRepository(self.session)
         self.campaigns = SqlCampaignRepository(self.session)
         self.discounts = SqlDiscountRepository(self.session)
+        self.trials = SqlTrialRepository(self.session)
+        self.run_events = SqlRunEventRepository(self.session)
         return self
 
     async def __aexit__(
@@ -45,6 +52,12 @@ class SqlUnitOfWork:
     ) -> None:
         # close() rolls back whatever was not committed and returns the connection.
         await self.session.close()
+
+    async def flush(self) -> None:
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            raise Conflict("This clashes with a change made at the same time; try again.") from exc
 
     async def commit(self) -> None:
         try:

@@ -1,0 +1,59 @@
+"""The embedded job runner: runs execute as asyncio tasks in the API process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from domain.model.runs import Run
+from domain.services.execution import RunExecution, Sweeper
+
+log = logging.getLogger(__name__)
+
+
+class InProcessJobQueue:
+    """Same contract as the ARQ queue: a job id runs at most once, `concurrency` at a time."""
+
+    def __init__(self, concurrency: int = 1) -> None:
+        self._slots = asyncio.Semaphore(concurrency)
+        self._seen: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._execution: RunExecution | None = None
+
+    def bind(self, execution: RunExecution) -> None:
+        """The runner and the execution service need each other; wire them after building."""
+        self._execution = execution
+
+    async def enqueue_run(self, run: Run) -> None:
+        if run.job_id in self._seen:
+            return
+        self._seen.add(run.job_id)
+        task = asyncio.create_task(self._execute(run.id, run.attempt), name=run.job_id)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _execute(self, run_id: str, attempt: int) -> None:
+        assert self._execution is not None, "InProcessJobQueue.bind() was not called"
+        async with self._slots:
+            try:
+                await self._execution.execute(run_id, attempt)
+            except Exception:
+                log.exception("run execution failed", extra={"run_id": run_id})
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+async def sweep_forever(sweeper: Sweeper, interval: float) -> None:
+    """Run the sweeper every `interval` seconds until cancelled."""
+    while True:
+        try:
+            await sweeper.sweep()
+        except Exception:
+            log.exception("sweep failed; will retry")
+        await asyncio.sleep(interval)

@@ -1,0 +1,207 @@
+"""The AutoML engine as the Trainer port: training in a worker thread, events to the loop.
+
+Threads, not processes: the engine's heavy loops (LightGBM, forests, histogram boosting)
+release the GIL, so the event loop keeps heart-beating and streaming (docs/automl.md); a
+thread also dies with its worker, which is what crash detection expects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import automl
+from domain.model.experiments import ProblemType
+from domain.ports import (
+    TrainingCanceled,
+    TrainingEvent,
+    TrainingFailed,
+    TrainingJob,
+    TrainingOutcome,
+)
+
+log = logging.getLogger(__name__)
+STOP_POLL_SECONDS = 0.2
+
+
+class AutoMLTrainer:
+    """Loads the dataset, runs `automl.run_automl`, saves the fitted model as an artifact."""
+
+    def __init__(
+        self,
+        datasets_root: Path,
+        artifacts_root: Path,
+        tracking_uri: str | None,
+        concurrency: int = 1,
+    ) -> None:
+        self._datasets_root = datasets_root
+        self._artifacts_root = artifacts_root
+        self._tracking_uri = tracking_uri
+        self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="training")
+
+    async def train(
+        self,
+        job: TrainingJob,
+        on_event: Callable[[TrainingEvent], Awaitable[None]],
+        should_stop: Callable[[], bool],
+    ) -> TrainingOutcome:
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[TrainingEvent] = asyncio.Queue()
+        stop = threading.Event()
+
+        def callback(event: automl.EngineEvent) -> None:
+            converted = TrainingEvent(event.type, event.message, event.progress, event.data)
+            loop.call_soon_threadsafe(events.put_nowait, converted)
+
+        training = loop.run_in_executor(
+            self._executor, self._train_blocking, job, callback, stop.is_set
+        )
+        failure: BaseException | None = None
+        while True:
+            getting = asyncio.ensure_future(events.get())
+            await asyncio.wait(
+                {getting, training}, timeout=STOP_POLL_SECONDS, return_when="FIRST_COMPLETED"
+            )
+            pending = [getting.result()] if getting.done() else []
+            if not getting.done():
+                getting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await getting
+            if training.done():
+                while not events.empty():
+                    pending.append(events.get_nowait())
+            for event in pending:
+                if failure is None:
+                    try:
+                        await on_event(event)
+                    except Exception as exc:  # e.g. a stale attempt: stop, then re-raise
+                        failure = exc
+                        stop.set()
+            if should_stop():
+                stop.set()
+            if training.done():
+                break
+        if failure is not None:
+            with contextlib.suppress(Exception):
+                training.result()
+            raise failure
+        return training.result()
+
+    def _train_blocking(
+        self,
+        job: TrainingJob,
+        callback: Callable[[automl.EngineEvent], None],
+        should_stop: Callable[[], bool],
+    ) -> TrainingOutcome:
+        frame = self._load(job)
+        problem = job.problem_type.value.lower()
+        config = job.config
+        options: dict[str, Any] = {}
+        if job.problem_type is ProblemType.FORECASTING:
+            X, y = frame, None
+            options["forecast"] = automl.ForecastConfig(
+                series_id=config.series_id,
+                date=config.date_column or job.date_column or "date",
+                horizon=config.horizon,
+                target=job.target,
+            )
+        elif job.problem_type is ProblemType.CLUSTERING:
+            X, y = frame, None
+        else:
+            X, y = frame.drop(columns=[job.target]), frame[job.target]
+        tracker = automl.create_tracker(job.experiment_name, self._tracking_uri)
+        try:
+            result = automl.run_automl(
+                X,
+                y,
+                problem,
+                budget=automl.Budget(
+                    max_trials=config.max_trials, timeout_seconds=config.timeout_seconds
+                ),
+                method=config.method.value.lower(),
+                algorithms=list(config.algorithms) if config.algorithms else None,
+                cv_folds=config.cv_folds,
+                seed=config.seed,
+                metric=job.metric,
+                callback=callback,
+                should_stop=should_stop,
+                tracker=tracker,
+                dataset_info={"name": job.dataset_name, "run_id": job.run_id},
+                **options,
+            )
+        except automl.Cancelled as exc:
+            raise TrainingCanceled(str(exc)) from exc
+        except (automl.InvalidDataError, automl.TrainingFailed) as exc:
+            raise TrainingFailed(str(exc)) from exc
+        artifact_key = f"{job.account_id}/models/{job.run_id}-{job.attempt}.joblib"
+        automl.save_model(result, self._artifacts_root / artifact_key)
+        if result.tracking_error:
+            log.warning("MLflow tracking failed: %s", result.tracking_error)
+        return TrainingOutcome(
+            metrics=_metrics(result),
+            feature_importances=dict(result.feature_importances or {}) or None,
+            input_schema=dict(result.input_schema),
+            artifact_key=artifact_key,
+            mlflow_run_id=result.mlflow_run_id,
+            stopped_early=result.stopped_reason == "cancelled",
+        )
+
+    def _load(self, job: TrainingJob) -> pd.DataFrame:
+        path = self._datasets_root / job.dataset_key
+        try:
+            return pd.read_csv(path, low_memory=False)
+        except FileNotFoundError as exc:
+            raise TrainingFailed(f"The dataset file of {job.dataset_name!r} is missing.") from exc
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _metrics(result: automl.AutoMLResult) -> dict[str, Any]:
+    return {
+        "metric": result.metric,
+        "cvScore": result.cv_score,
+        "cv": dict(result.cv_metrics),
+        "test": dict(result.test_metrics),
+        "bestAlgorithm": result.best_model_name,
+        "trials": len(result.leaderboard),
+        "stoppedReason": result.stopped_reason,
+        "ensemble": result.ensemble is not None,
+    }
+
+
+class AutoMLModelStore:
+    """Predictions from stored artifacts; loaded models are kept (LRU) for the next call."""
+
+    def __init__(self, artifacts_root: Path, capacity: int = 16) -> None:
+        self._root = artifacts_root
+        self._capacity = capacity
+        self._loaded: dict[str, automl.Predictor] = {}
+        self._lock = asyncio.Lock()
+
+    async def predict(self, artifact_key: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        predictor = await self._predictor(artifact_key)
+        try:
+            return await asyncio.to_thread(predictor.predict, rows or None)
+        except (automl.InvalidDataError, ValueError) as exc:
+            from domain.errors import InvalidInput
+
+            raise InvalidInput(f"The rows could not be scored: {exc}", "rows") from exc
+
+    async def _predictor(self, artifact_key: str) -> automl.Predictor:
+        async with self._lock:
+            predictor = self._loaded.pop(artifact_key, None)
+            if predictor is None:
+                predictor = await asyncio.to_thread(automl.load_model, self._root / artifact_key)
+            self._loaded[artifact_key] = predictor  # most recent last
+            while len(self._loaded) > self._capacity:
+                self._loaded.pop(next(iter(self._loaded)))
+            return predictor

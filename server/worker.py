@@ -1,0 +1,59 @@
+"""ARQ worker: executes runs and sweeps crashed ones. Started by `mlproject worker`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from arq import func
+from arq.connections import RedisSettings
+from arq.worker import Worker
+
+from server.adapters.jobs.arq import EXECUTE_RUN
+from server.adapters.jobs.inprocess import sweep_forever
+from server.bootstrap import build
+from server.config import ConfigError, Settings
+
+log = logging.getLogger("mlproject.worker")
+JOB_TIMEOUT_SECONDS = 26 * 3600  # longer than the longest run budget allowed (24 h)
+
+
+async def execute_run(ctx: dict[str, Any], run_id: str, attempt: int) -> str | None:
+    """The ARQ job: one attempt of one run (a no-op for a stale or finished attempt)."""
+    status = await ctx["container"].execution.execute(run_id, attempt)
+    return status.value if status else None
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    container = build(ctx["settings"])
+    ctx["container"] = container
+    ctx["sweeper"] = asyncio.create_task(
+        sweep_forever(container.sweeper, container.settings.sweep_seconds)
+    )
+    log.info("worker ready", extra={"concurrency": container.settings.worker_concurrency})
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    ctx["sweeper"].cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await ctx["sweeper"]
+    await ctx["container"].aclose()
+
+
+def create_worker(settings: Settings) -> Worker:
+    if not settings.redis_url:
+        raise ConfigError("REDIS_URL must be set to run workers (the embedded mode needs none)")
+    return Worker(
+        functions=[func(execute_run, name=EXECUTE_RUN, timeout=JOB_TIMEOUT_SECONDS, max_tries=1)],
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        on_startup=startup,
+        on_shutdown=shutdown,
+        ctx={"settings": settings},
+        max_jobs=settings.worker_concurrency,
+        poll_delay=settings.worker_poll_delay,
+        job_timeout=JOB_TIMEOUT_SECONDS,
+        keep_result=3600,
+        handle_signals=True,
+    )
