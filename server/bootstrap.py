@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -106,7 +108,8 @@ def build(
         heartbeat_timeout=timedelta(seconds=settings.heartbeat_timeout_seconds),
         max_attempts=settings.max_run_attempts,
     )
-    execution = RunExecution(uow, clock, trainer, events, policy)
+    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    execution = RunExecution(uow, clock, trainer, events, policy, worker_id)
     jobs: ArqJobQueue | InProcessJobQueue
     if settings.redis_url:
         jobs = ArqJobQueue(ArqRedis.from_url(settings.redis_url))

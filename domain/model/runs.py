@@ -321,12 +321,12 @@ class NewRunEvent:
     data: dict[str, Any] | None = None
 
     @classmethod
-    def status(cls, run: Run) -> NewRunEvent:
+    def status(cls, run: Run, **extra: Any) -> NewRunEvent:
         return cls(
             RunEventType.STATUS,
             message=f"Run is {run.status.value}",
             progress=run.progress,
-            data={"status": run.status.value, "attempt": run.attempt, "error": run.error},
+            data={"status": run.status.value, "attempt": run.attempt, "error": run.error, **extra},
         )
 
 

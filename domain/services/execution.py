@@ -68,12 +68,14 @@ class RunExecution:
         trainer: Trainer,
         events: RunEventLog,
         policy: ExecutionPolicy,
+        worker_id: str = "worker",
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._trainer = trainer
         self._events = events
         self._policy = policy
+        self._worker_id = worker_id
 
     async def execute(self, run_id: str, attempt: int) -> RunStatus | None:
         """Run the attempt to its end; None when it was not this attempt's to run."""
@@ -82,7 +84,7 @@ class RunExecution:
         except StaleAttempt as exc:
             log.info("not starting run: %s", exc, extra={"run_id": run_id, "attempt": attempt})
             return None
-        await self._publish(run, NewRunEvent.status(run))
+        await self._publish(run, NewRunEvent.status(run, worker=self._worker_id))
         stop = asyncio.Event()
         beating = asyncio.create_task(self._heartbeat(run, stop))
         progress = [0.0]
