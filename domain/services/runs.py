@@ -82,7 +82,16 @@ class RunService:
                 idempotency_key,
             )
             await uow.runs.add(run)
-            await uow.commit()
+            try:
+                await uow.commit()
+            except Conflict:
+                if idempotency_key is None:
+                    raise
+                # A concurrent submit with the same key won the race: answer with its run.
+                winner = await self._by_key(principal, idempotency_key)
+                if winner is None:
+                    raise
+                return winner
         await self._events.append(run.id, NewRunEvent.status(run))
         try:
             await self._jobs.enqueue_run(run)
@@ -94,6 +103,10 @@ class RunService:
             raise
         await self._events.announce(principal.account_id, run.id)
         return run
+
+    async def _by_key(self, principal: Principal, key: str) -> Run | None:
+        async with self._uow() as uow:
+            return await uow.runs.find_by_idempotency_key(principal.account_id, key)
 
     async def cancel(self, principal: Principal, run_id: str) -> Run:
         """Queued runs cancel at once; running ones move to CANCELING and the worker stops."""
