@@ -63,8 +63,10 @@ async def connect(
     """Open, send connection_init with the token, and wait for connection_ack."""
     url = base_url.replace("http://", "ws://") + "/graphql"
     async with websockets.connect(url, subprotocols=[PROTOCOL], open_timeout=10) as socket:
-        payload = init_payload if init_payload is not None else (
-            {"authorization": f"Bearer {token}"} if token else {}
+        payload = (
+            init_payload
+            if init_payload is not None
+            else ({"authorization": f"Bearer {token}"} if token else {})
         )
         await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
         ack = json.loads(await asyncio.wait_for(socket.recv(), 10))

@@ -19,8 +19,8 @@ def demand_csv(rows: int = 240, seed: int = 0) -> bytes:
         }
     )
     frame["units_sold"] = (
-        200 - 1.5 * frame.price + 20 * frame.promo + rng.normal(0, 5, rows)
-    ).round().astype(int)
+        (200 - 1.5 * frame.price + 20 * frame.promo + rng.normal(0, 5, rows)).round().astype(int)
+    )
     return _csv(frame)
 
 

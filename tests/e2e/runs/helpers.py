@@ -19,12 +19,23 @@ async def regression_experiment(api: Api, seller: Seller, csv: bytes) -> str:
 
 
 async def start_run(
-    api: Api, seller: Seller, experiment_id: str, max_trials: int = 3, timeout: int = 60, **extra: Any
+    api: Api,
+    seller: Seller,
+    experiment_id: str,
+    max_trials: int = 3,
+    timeout: int = 60,
+    **extra: Any,
 ) -> dict:
     data = await api.op(
         "StartRun",
-        {"input": {"experimentId": experiment_id, "cvFolds": 2,
-                   "budget": {"maxTrials": max_trials, "timeoutSeconds": timeout}, **extra}},
+        {
+            "input": {
+                "experimentId": experiment_id,
+                "cvFolds": 2,
+                "budget": {"maxTrials": max_trials, "timeoutSeconds": timeout},
+                **extra,
+            }
+        },
         seller.token,
     )
     return data["startRun"]["run"]
@@ -48,7 +59,10 @@ async def wait_for(
 
 
 async def collect_events(
-    base_url: str, seller: Seller, run_id: str, after_seq: int | None = None,
+    base_url: str,
+    seller: Seller,
+    run_id: str,
+    after_seq: int | None = None,
     limit: int | None = None,
 ) -> list[dict]:
     """Subscribe to runEvents; stop at completion (or after `limit` events: a disconnect)."""

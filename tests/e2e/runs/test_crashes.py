@@ -48,20 +48,30 @@ async def test_a_killed_worker_run_is_retried_by_another_and_succeeds(
         assert finished["attempt"] == 2
         models = await api.ok(
             "query($e: ID!) { models(filter: {experimentId: $e}) { totalCount } }",
-            {"e": experiment_id}, seller.token,
+            {"e": experiment_id},
+            seller.token,
         )
         assert models["models"]["totalCount"] == 1
 
-        events = (await api.ok(
-            "query($id: ID!) { run(id: $id) { events(afterSeq: 0, first: 100) { seq type data } } }",
-            {"id": run["id"]}, seller.token,
-        ))["run"]["events"]
-        statuses = [(e["data"]["status"], e["data"]["attempt"]) for e in events
-                    if e["type"] == "STATUS"]
+        events = (
+            await api.ok(
+                "query($id: ID!) { run(id: $id) { events(afterSeq: 0, first: 100) { seq type data } } }",
+                {"id": run["id"]},
+                seller.token,
+            )
+        )["run"]["events"]
+        statuses = [
+            (e["data"]["status"], e["data"]["attempt"]) for e in events if e["type"] == "STATUS"
+        ]
         assert statuses[:3] == [("QUEUED", 1), ("RUNNING", 1), ("CRASHED", 1)]
         assert statuses[-3:] == [("QUEUED", 2), ("RUNNING", 2), ("SUCCEEDED", 2)]
-        running_2 = next(e for e in events if e["type"] == "STATUS"
-                         and e["data"]["status"] == "RUNNING" and e["data"]["attempt"] == 2)
+        running_2 = next(
+            e
+            for e in events
+            if e["type"] == "STATUS"
+            and e["data"]["status"] == "RUNNING"
+            and e["data"]["attempt"] == 2
+        )
         assert running_2["data"]["worker"] != worker, "another worker took over"
 
         await late_writes_of_attempt_one_are_refused(stack, run["id"])
@@ -79,8 +89,9 @@ async def late_writes_of_attempt_one_are_refused(stack: Stack, run_id: str) -> N
         async with container.uow() as uow:
             run = await uow.runs.find(run_id)
         assert run is not None
-        late_trial = TrainingEvent("trial_finished", "late", 0.5,
-                                   {"number": 999, "algorithm": "linear", "cv_score": 0.0})
+        late_trial = TrainingEvent(
+            "trial_finished", "late", 0.5, {"number": 999, "algorithm": "linear", "cv_score": 0.0}
+        )
         with pytest.raises(StaleAttempt):
             await container.execution.record(run, 1, late_trial)
         assert await container.execution.execute(run_id, 1) is None

@@ -62,7 +62,10 @@ async def test_cancel_while_queued_and_while_running(stack: Stack, stack_api: Ap
 
     events = await collect_events(stack.base_url, seller, running["id"], after_seq=0)
     assert [e["data"]["status"] for e in events if e["type"] == "STATUS"] == [
-        "QUEUED", "RUNNING", "CANCELING", "CANCELED"
+        "QUEUED",
+        "RUNNING",
+        "CANCELING",
+        "CANCELED",
     ]
     # The canceled queued run never starts, even once the workers are free.
     await asyncio.sleep(1)
@@ -93,15 +96,18 @@ async def test_a_double_submit_starts_one_run(stack: Stack, stack_api: Api) -> N
     seller = await api.sign_up()
     experiment_id = await regression_experiment(api, seller, demand_csv(rows=80))
     submits = await asyncio.gather(
-        *(start_run(api, seller, experiment_id, max_trials=1, idempotencyKey="click-1")
-          for _ in range(2))
+        *(
+            start_run(api, seller, experiment_id, max_trials=1, idempotencyKey="click-1")
+            for _ in range(2)
+        )
     )
     ids = {run["id"] for run in submits}
     assert len(ids) == 1
     await wait_for(api, seller, ids.pop(), {"SUCCEEDED"})
     listed = await api.ok(
         "query($e: ID!) { runs(filter: {experimentId: $e}) { totalCount } }",
-        {"e": experiment_id}, seller.token,
+        {"e": experiment_id},
+        seller.token,
     )
     assert listed["runs"]["totalCount"] == 1
 
@@ -118,7 +124,8 @@ async def test_start_run_refuses_bad_input(stack: Stack, stack_api: Api) -> None
     ]
     for extra, field in cases:
         error = await api.fail(
-            operation("StartRun"), {"input": {"experimentId": experiment_id, **extra}},
+            operation("StartRun"),
+            {"input": {"experimentId": experiment_id, **extra}},
             seller.token,
         )
         assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": field}, extra

@@ -43,16 +43,21 @@ async def test_the_full_loop(stack: Stack, stack_api: Api) -> None:
     assert finished["mlflowRunId"]
     model = finished["model"]
     assert model["stage"] == "NONE"
-    assert model["inputSchema"] == {"price": "numeric", "category": "categorical",
-                                    "promo": "boolean"}
+    assert model["inputSchema"] == {
+        "price": "numeric",
+        "category": "categorical",
+        "promo": "boolean",
+    }
     assert set(model["featureImportances"]) >= {"price"}
 
     promoted = await api.op(
         "PromoteModel", {"input": {"modelId": model["id"], "stage": "PRODUCTION"}}, seller.token
     )
     assert promoted["promoteModel"]["model"]["stage"] == "PRODUCTION"
-    rows = [{"price": 20, "category": "audio", "promo": True},
-            {"price": 90, "category": "phones", "promo": False}]
+    rows = [
+        {"price": 20, "category": "audio", "promo": True},
+        {"price": 90, "category": "phones", "promo": False},
+    ]
     predicted = await api.op(
         "Predict", {"input": {"modelId": model["id"], "rows": rows}}, seller.token
     )
@@ -64,9 +69,7 @@ async def test_the_full_loop(stack: Stack, stack_api: Api) -> None:
     assert node["productionModel"] == {"id": model["id"], "stage": "PRODUCTION"}
 
 
-async def test_classification_predictions_carry_probabilities(
-    stack: Stack, stack_api: Api
-) -> None:
+async def test_classification_predictions_carry_probabilities(stack: Stack, stack_api: Api) -> None:
     api = stack_api
     seller = await api.sign_up()
     dataset = await api.dataset(seller, churn_csv(), name="churn")
@@ -80,8 +83,12 @@ async def test_classification_predictions_carry_probabilities(
     assert scores == sorted(scores, reverse=True), "accuracy leaderboard: highest first"
     predicted = await api.op(
         "Predict",
-        {"input": {"modelId": finished["model"]["id"],
-                   "rows": [{"orders": 2, "plan": "basic"}, {"orders": 29, "plan": "pro"}]}},
+        {
+            "input": {
+                "modelId": finished["model"]["id"],
+                "rows": [{"orders": 2, "plan": "basic"}, {"orders": 29, "plan": "pro"}],
+            }
+        },
         seller.token,
     )
     first, second = predicted["predict"]["predictions"]
@@ -97,15 +104,20 @@ async def test_predict_names_missing_and_mistyped_columns(stack: Stack, stack_ap
     finished = await wait_for(api, seller, run["id"], {"SUCCEEDED"})
     model_id = finished["model"]["id"]
     missing = await api.fail(
-        operation("Predict"), {"input": {"modelId": model_id, "rows": [{"price": 1}]}},
+        operation("Predict"),
+        {"input": {"modelId": model_id, "rows": [{"price": 1}]}},
         seller.token,
     )
     assert missing["extensions"] == {"code": "BAD_USER_INPUT", "field": "rows"}
     assert "category" in missing["message"] and "promo" in missing["message"]
     mistyped = await api.fail(
         operation("Predict"),
-        {"input": {"modelId": model_id,
-                   "rows": [{"price": "cheap", "category": "audio", "promo": True}]}},
+        {
+            "input": {
+                "modelId": model_id,
+                "rows": [{"price": "cheap", "category": "audio", "promo": True}],
+            }
+        },
         seller.token,
     )
     assert "price (expects numeric)" in mistyped["message"]
@@ -123,9 +135,9 @@ async def test_compare_runs_side_by_side(stack: Stack, stack_api: Api) -> None:
     second = await start_run(api, seller, experiment_id, max_trials=1, algorithms=["lightgbm"])
     for run in (first, second):
         await wait_for(api, seller, run["id"], {"SUCCEEDED"})
-    compared = (
-        await api.op("CompareRuns", {"ids": [second["id"], first["id"]]}, seller.token)
-    )["compareRuns"]
+    compared = (await api.op("CompareRuns", {"ids": [second["id"], first["id"]]}, seller.token))[
+        "compareRuns"
+    ]
     assert [c["run"]["id"] for c in compared["runs"]] == [second["id"], first["id"]]
     assert [c["bestTrial"]["algorithm"] for c in compared["runs"]] == ["lightgbm", "linear"]
     assert [c["config"]["algorithms"] for c in compared["runs"]] == [["lightgbm"], ["linear"]]
