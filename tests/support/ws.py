@@ -25,7 +25,7 @@ class Connection:
         self.socket = socket
 
     async def subscribe(
-        self, query: str, variables: dict[str, Any] | None = None, timeout: float = 60
+        self, query: str, variables: dict[str, Any] | None = None, wait_seconds: float = 60
     ) -> AsyncIterator[dict[str, Any]]:
         """Yields each `next` payload's data; ends on `complete`; raises on `error`."""
         operation_id = uuid.uuid4().hex
@@ -39,7 +39,7 @@ class Connection:
             )
         )
         while True:
-            message = json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+            message = json.loads(await asyncio.wait_for(self.socket.recv(), wait_seconds))
             if message.get("type") == "ping":
                 await self.socket.send(json.dumps({"type": "pong"}))
                 continue

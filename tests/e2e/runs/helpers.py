@@ -23,7 +23,7 @@ async def start_run(
     seller: Seller,
     experiment_id: str,
     max_trials: int = 3,
-    timeout: int = 60,
+    seconds: int = 60,
     **extra: Any,
 ) -> dict:
     data = await api.op(
@@ -32,7 +32,7 @@ async def start_run(
             "input": {
                 "experimentId": experiment_id,
                 "cvFolds": 2,
-                "budget": {"maxTrials": max_trials, "timeoutSeconds": timeout},
+                "budget": {"maxTrials": max_trials, "timeoutSeconds": seconds},
                 **extra,
             }
         },
@@ -46,9 +46,9 @@ async def run_state(api: Api, seller: Seller, run_id: str) -> dict:
 
 
 async def wait_for(
-    api: Api, seller: Seller, run_id: str, statuses: set[str], timeout: float = 90
+    api: Api, seller: Seller, run_id: str, statuses: set[str], within: float = 90
 ) -> dict:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         run = await run_state(api, seller, run_id)
         if run["status"] in statuses:

@@ -37,13 +37,13 @@ async def test_a_killed_worker_run_is_retried_by_another_and_succeeds(
     api = stack_api
     seller = await api.sign_up()
     experiment_id = await regression_experiment(api, seller, demand_csv(rows=400))
-    run = await start_run(api, seller, experiment_id, max_trials=300, timeout=10)
+    run = await start_run(api, seller, experiment_id, max_trials=300, seconds=10)
     worker = await first_trial_and_worker(stack, seller.token, run["id"])
     pid = int(worker.rsplit(":", 1)[1])
     victim = next(name for name, p in stack.processes.items() if p.pid == pid)
     stack.kill(victim)  # SIGKILL: no goodbye, the heartbeat just stops
     try:
-        finished = await wait_for(api, seller, run["id"], {"SUCCEEDED", "FAILED"}, timeout=90)
+        finished = await wait_for(api, seller, run["id"], {"SUCCEEDED", "FAILED"}, within=90)
         assert finished["status"] == "SUCCEEDED", finished["error"]
         assert finished["attempt"] == 2
         models = await api.ok(
@@ -55,7 +55,8 @@ async def test_a_killed_worker_run_is_retried_by_another_and_succeeds(
 
         events = (
             await api.ok(
-                "query($id: ID!) { run(id: $id) { events(afterSeq: 0, first: 100) { seq type data } } }",
+                "query($id: ID!) { run(id: $id) { events(afterSeq: 0, first: 100) "
+                "{ seq type data } } }",
                 {"id": run["id"]},
                 seller.token,
             )
@@ -114,11 +115,11 @@ async def test_a_run_survives_a_killed_embedded_server(stack: Stack, stack_api: 
     api = stack_api
     seller = await api.sign_up()
     experiment_id = await regression_experiment(api, seller, demand_csv(rows=400))
-    run = await start_run(api, seller, experiment_id, max_trials=300, timeout=8)
+    run = await start_run(api, seller, experiment_id, max_trials=300, seconds=8)
     await first_trial_and_worker(stack, seller.token, run["id"])
     stack.kill("server")
     stack.start("server", "serve", "--port", stack.base_url.rsplit(":", 1)[1])
     await asyncio.to_thread(stack.wait_ready)
-    finished = await wait_for(api, seller, run["id"], {"SUCCEEDED", "FAILED"}, timeout=90)
+    finished = await wait_for(api, seller, run["id"], {"SUCCEEDED", "FAILED"}, within=90)
     assert (finished["status"], finished["attempt"]) == ("SUCCEEDED", 2), finished["error"]
     assert finished["model"] is not None

@@ -40,7 +40,7 @@ async def test_cancel_while_queued_and_while_running(stack: Stack, stack_api: Ap
     experiment_id = await regression_experiment(api, seller, demand_csv(rows=400))
     # Every worker slot busy with a long run, so one more waits in the queue.
     busy = [
-        await start_run(api, seller, experiment_id, max_trials=500, timeout=120)
+        await start_run(api, seller, experiment_id, max_trials=500, seconds=120)
         for _ in range(len(stack.processes) - 1 or 1)
     ]
     for run in busy:
@@ -54,11 +54,11 @@ async def test_cancel_while_queued_and_while_running(stack: Stack, stack_api: Ap
     running = busy[0]
     asked = await api.op("CancelRun", {"input": {"id": running["id"]}}, seller.token)
     assert asked["cancelRun"]["run"]["status"] == "CANCELING"
-    stopped = await wait_for(api, seller, running["id"], {"CANCELED"}, timeout=15)
+    stopped = await wait_for(api, seller, running["id"], {"CANCELED"}, within=15)
     assert stopped["model"] is None
     for run in busy[1:]:
         await api.op("CancelRun", {"input": {"id": run["id"]}}, seller.token)
-        await wait_for(api, seller, run["id"], {"CANCELED"}, timeout=15)
+        await wait_for(api, seller, run["id"], {"CANCELED"}, within=15)
 
     events = await collect_events(stack.base_url, seller, running["id"], after_seq=0)
     assert [e["data"]["status"] for e in events if e["type"] == "STATUS"] == [

@@ -27,8 +27,10 @@ def churn_data() -> tuple[pd.DataFrame, pd.Series]:
 @pytest.fixture
 def segment_data() -> tuple[pd.DataFrame, pd.Series]:
     X = mixed_table(seed=2)
-    y = pd.Series(pd.cut(X["rooms"], [0, 2, 4, 6], labels=["small", "medium", "large"]).astype(str),
-                  name="segment")
+    y = pd.Series(
+        pd.cut(X["rooms"], [0, 2, 4, 6], labels=["small", "medium", "large"]).astype(str),
+        name="segment",
+    )
     return X, y
 
 
@@ -38,8 +40,13 @@ def customers() -> pd.DataFrame:
     centers = np.array([[0, 0], [6, 6], [0, 8]])
     labels = rng.integers(0, 3, 300)
     points = centers[labels] + rng.normal(0, 0.6, (300, 2))
-    return pd.DataFrame({"spend": points[:, 0], "visits": points[:, 1],
-                         "channel": np.where(labels == 1, "app", "web")})
+    return pd.DataFrame(
+        {
+            "spend": points[:, 0],
+            "visits": points[:, 1],
+            "channel": np.where(labels == 1, "app", "web"),
+        }
+    )
 
 
 @pytest.fixture

@@ -5,16 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+
 def mixed_table(n: int = 240, seed: int = 0) -> pd.DataFrame:
     """Numeric, text categorical, boolean and datetime columns, with missing values."""
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "size": rng.normal(10, 3, n),
-        "rooms": rng.integers(1, 6, n),
-        "city": rng.choice(["sao paulo", "rio", "curitiba", "recife"], n),
-        "premium": rng.random(n) < 0.3,
-        "listed_at": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), "D"),
-    })
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(10, 3, n),
+            "rooms": rng.integers(1, 6, n),
+            "city": rng.choice(["sao paulo", "rio", "curitiba", "recife"], n),
+            "premium": rng.random(n) < 0.3,
+            "listed_at": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), "D"),
+        }
+    )
     frame.loc[rng.random(n) < 0.1, "size"] = np.nan
     frame.loc[rng.random(n) < 0.1, "city"] = None
     return frame
@@ -23,8 +26,14 @@ def mixed_table(n: int = 240, seed: int = 0) -> pd.DataFrame:
 def regression_target(frame: pd.DataFrame, seed: int = 0) -> pd.Series:
     rng = np.random.default_rng(seed)
     city_effect = frame["city"].map({"sao paulo": 30, "rio": 20, "curitiba": 5}).fillna(0)
-    value = (3 * frame["size"].fillna(10) + 8 * frame["rooms"] + city_effect
-             + 15 * frame["premium"] + frame["listed_at"].dt.month + rng.normal(0, 3, len(frame)))
+    value = (
+        3 * frame["size"].fillna(10)
+        + 8 * frame["rooms"]
+        + city_effect
+        + 15 * frame["premium"]
+        + frame["listed_at"].dt.month
+        + rng.normal(0, 3, len(frame))
+    )
     return pd.Series(value, name="price")
 
 
