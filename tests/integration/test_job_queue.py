@@ -1,0 +1,45 @@
+"""The ARQ job queue on real Redis: an attempt is enqueued at most once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import redis.asyncio as aioredis
+from arq.connections import ArqRedis
+
+from domain.model.runs import Run
+from server.adapters.jobs.arq import ArqJobQueue
+from tests.e2e.runs.conftest import REDIS_URL
+from tests.support.services import require_service
+
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
+
+
+@pytest.fixture
+async def arq_redis() -> ArqRedis:
+    probe = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        await probe.ping()
+    except (OSError, aioredis.RedisError) as exc:
+        require_service(False, f"Redis is not reachable at {REDIS_URL}: {exc}")
+    finally:
+        await probe.aclose()
+    client = ArqRedis.from_url(REDIS_URL.rsplit("/", 1)[0] + "/10")
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+async def test_enqueuing_an_attempt_twice_queues_one_job(arq_redis: ArqRedis) -> None:
+    queue = ArqJobQueue(arq_redis)
+    run = Run.queue("acc", "exp", {}, NOW)
+    await queue.enqueue_run(run)
+    await queue.enqueue_run(run)
+    assert await arq_redis.zcard("arq:queue") == 1
+    run.attempt = 2  # a retry is a new job
+    await queue.enqueue_run(run)
+    assert await arq_redis.zcard("arq:queue") == 2
+    jobs = sorted(job.job_id for job in await arq_redis.queued_jobs())
+    assert jobs == [f"run:{run.id}:1", f"run:{run.id}:2"]

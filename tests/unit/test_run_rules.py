@@ -1,0 +1,92 @@
+"""Run rules: configuration checks, fencing, crash retries, cancel semantics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.errors import Conflict, InvalidInput
+from domain.model.experiments import ProblemType
+from domain.model.runs import (
+    CLUSTERING_ALGORITHMS,
+    SUPERVISED_ALGORITHMS,
+    Run,
+    RunConfig,
+    RunStatus,
+    StaleAttempt,
+)
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+def running(attempt: int = 1) -> Run:
+    run = Run.queue("acc", "exp", {}, NOW)
+    run.attempt = attempt
+    run.claim(attempt, NOW)
+    return run
+
+
+def test_the_domain_knows_the_engines_algorithms() -> None:
+    from automl.candidates import ALGORITHMS_BY_PROBLEM
+
+    assert set(SUPERVISED_ALGORITHMS) == set(ALGORITHMS_BY_PROBLEM["regression"])
+    assert set(CLUSTERING_ALGORITHMS) == set(ALGORITHMS_BY_PROBLEM["clustering"])
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        (RunConfig(max_trials=None, timeout_seconds=None), "budget"),
+        (RunConfig(max_trials=1001), "budget.maxTrials"),
+        (RunConfig(timeout_seconds=0), "budget.timeoutSeconds"),
+        (RunConfig(cv_folds=11), "cvFolds"),
+        (RunConfig(algorithms=("kmeans",)), "algorithms"),
+        (RunConfig(algorithms=()), "algorithms"),
+        (RunConfig(horizon=0), "horizon"),
+    ],
+)
+def test_bad_configurations_name_the_field(config: RunConfig, field: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        config.check(ProblemType.REGRESSION)
+    assert raised.value.field == field
+
+
+def test_config_round_trips() -> None:
+    config = RunConfig(algorithms=("lightgbm",), seed=7, series_id="sku", horizon=14)
+    assert RunConfig.from_dict(config.to_dict()) == config
+
+
+def test_a_stale_attempt_cannot_write() -> None:
+    run = running()
+    with pytest.raises(StaleAttempt):
+        run.beat(2, 0.5, NOW)
+    with pytest.raises(StaleAttempt):
+        run.claim(1, NOW)  # already running: a duplicate delivery
+
+
+def test_a_crashed_run_is_retried_until_attempts_run_out() -> None:
+    run = running()
+    later = NOW + timedelta(minutes=1)
+    assert run.is_stale(later, timedelta(seconds=30))
+    assert run.retry_after_crash(later, max_attempts=2) is True
+    assert (run.status, run.attempt, run.job_id) == (RunStatus.QUEUED, 2, f"run:{run.id}:2")
+    run.claim(2, later)
+    assert run.retry_after_crash(later, max_attempts=2) is False
+    assert run.status is RunStatus.FAILED
+    assert "attempt 2 of 2" in (run.error or "")
+
+
+def test_a_crash_while_canceling_ends_canceled() -> None:
+    run = running()
+    run.request_cancel(NOW)
+    assert run.status is RunStatus.CANCELING
+    assert run.retry_after_crash(NOW, max_attempts=3) is False
+    assert run.status is RunStatus.CANCELED
+
+
+def test_finished_runs_cannot_be_canceled() -> None:
+    run = running()
+    run.move_to(RunStatus.SUCCEEDED, NOW)
+    with pytest.raises(Conflict):
+        run.request_cancel(NOW)
