@@ -12,7 +12,7 @@ from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.ports import Clock, JobQueue, PasswordHasher, UnitOfWorkFactory
+from domain.ports import Clock, JobQueue, PasswordHasher, Trainer, UnitOfWorkFactory
 from domain.services.accounts import AccountService
 from domain.services.campaigns import CampaignService
 from domain.services.datasets import DatasetService
@@ -71,8 +71,10 @@ def build(
     *,
     clock: Clock | None = None,
     hasher: PasswordHasher | None = None,
+    trainer: Trainer | None = None,
 ) -> Container:
-    """Build every adapter and service from settings (tests may pass a clock or hasher)."""
+    """Build every adapter and service from settings (tests and benchmarks may pass a clock,
+    a hasher or a trainer)."""
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url)
     uow = SqlUnitOfWorkFactory(create_session_factory(engine))
@@ -92,17 +94,19 @@ def build(
     )
     closers.append(stream.aclose)
     events = RunEventLog(stream, uow, clock)
-    trainer = AutoMLTrainer(
-        settings.artifacts_dir,
-        settings.artifacts_dir,
-        settings.mlflow_tracking_uri,
-        settings.worker_concurrency,
-    )
+    if trainer is None:
+        engine_trainer = AutoMLTrainer(
+            settings.artifacts_dir,
+            settings.artifacts_dir,
+            settings.mlflow_tracking_uri,
+            settings.worker_concurrency,
+        )
 
-    async def close_trainer() -> None:
-        trainer.close()
+        async def close_trainer() -> None:
+            engine_trainer.close()
 
-    closers.append(close_trainer)
+        closers.append(close_trainer)
+        trainer = engine_trainer
     policy = ExecutionPolicy(
         heartbeat_interval=timedelta(seconds=settings.heartbeat_seconds),
         heartbeat_timeout=timedelta(seconds=settings.heartbeat_timeout_seconds),

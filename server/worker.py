@@ -11,6 +11,7 @@ from arq import func
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
+from domain.ports import Trainer
 from server.adapters.jobs.arq import EXECUTE_RUN
 from server.adapters.jobs.inprocess import sweep_forever
 from server.bootstrap import build
@@ -27,7 +28,7 @@ async def execute_run(ctx: dict[str, Any], run_id: str, attempt: int) -> str | N
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    container = build(ctx["settings"])
+    container = build(ctx["settings"], trainer=ctx.get("trainer"))
     ctx["container"] = container
     ctx["sweeper"] = asyncio.create_task(
         sweep_forever(container.sweeper, container.settings.sweep_seconds)
@@ -42,7 +43,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await ctx["container"].aclose()
 
 
-def create_worker(settings: Settings) -> Worker:
+def create_worker(settings: Settings, trainer: Trainer | None = None) -> Worker:
+    """An ARQ worker for the settings (a trainer may be injected, e.g. by benchmarks)."""
     if not settings.redis_url:
         raise ConfigError("REDIS_URL must be set to run workers (the embedded mode needs none)")
     return Worker(
@@ -50,7 +52,7 @@ def create_worker(settings: Settings) -> Worker:
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         on_startup=startup,
         on_shutdown=shutdown,
-        ctx={"settings": settings},
+        ctx={"settings": settings, "trainer": trainer},
         max_jobs=settings.worker_concurrency,
         poll_delay=settings.worker_poll_delay,
         job_timeout=JOB_TIMEOUT_SECONDS,

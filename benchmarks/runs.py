@@ -1,0 +1,322 @@
+"""Run pipeline figures against a real server with Redis, PostgreSQL and 2 ARQ workers.
+
+Prints, measured in one run:
+  1. time from the startRun response to the run's RUNNING event (p50/p99);
+  2. event latency, from the worker's publish (event.at) to the subscriber's receipt (p50/p99);
+  3. runs per second for trivial runs (a trainer that does nothing, so the figure is our own
+     pipeline: API, database, queue, events) against bare ARQ no-op jobs on the same Redis with
+     the same number of workers, and the ratio (our overhead).
+
+    .venv/bin/python benchmarks/runs.py --runs 30 --trivial 300
+
+Goals: RUNNING within 100 ms p99, events within 50 ms p99, overhead ratio 1.5 or less.
+Needs PostgreSQL and Redis on 127.0.0.1 (as in CI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from domain.ports import TrainingOutcome  # noqa: E402
+from tests.support.api import Api  # noqa: E402
+from tests.support.services import (  # noqa: E402
+    create_postgres_database,
+    drop_postgres_database,
+    free_port,
+)
+from tests.support.ws import connect  # noqa: E402
+
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+SECRET = "benchmark-secret-key-of-sufficient-length"
+EVENTS = (ROOT / "graphql" / "operations" / "RunEvents.graphql").read_text()
+
+
+class NoopTrainer:
+    """Finishes at once with a fixed outcome: what is left to measure is the pipeline."""
+
+    async def train(self, job: Any, on_event: Any, should_stop: Any) -> TrainingOutcome:
+        return TrainingOutcome(
+            metrics={"metric": job.metric, "cvScore": 0.0},
+            feature_importances=None,
+            input_schema={},
+            artifact_key=f"{job.account_id}/models/noop.joblib",
+            mlflow_run_id=None,
+        )
+
+
+async def bare_noop(ctx: dict[str, Any]) -> None:
+    return None
+
+
+def worker_main(kind: str) -> None:
+    """Entry point of the worker subprocesses this benchmark starts."""
+    from arq import func
+    from arq.connections import RedisSettings
+    from arq.worker import Worker
+
+    from server.config import Settings
+    from server.logging_setup import configure_logging
+    from server.worker import create_worker
+
+    settings = Settings.from_env()
+    configure_logging("WARNING")
+    if kind == "trivial":
+        create_worker(settings, trainer=NoopTrainer()).run()
+    else:
+        Worker(
+            functions=[func(bare_noop, name="bare_noop")],
+            redis_settings=RedisSettings.from_dsn(settings.redis_url or REDIS_URL),
+            poll_delay=settings.worker_poll_delay,
+            max_jobs=settings.worker_concurrency,
+            handle_signals=True,
+        ).run()
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+def demand_csv(rows: int = 200) -> bytes:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"price": rng.uniform(10, 100, rows).round(2), "promo": rng.choice([True, False], rows)}
+    )
+    frame["units"] = (200 - 1.5 * frame.price + 20 * frame.promo + rng.normal(0, 5, rows)).round()
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue().encode()
+
+
+class Deployment:
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = env
+        self.logs = logs
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, *command: str) -> None:
+        log = (self.logs / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, *command],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop(self, *names: str) -> None:
+        for name in names or list(self.processes):
+            process = self.processes.pop(name)
+            process.terminate()
+            process.wait(timeout=20)
+
+
+async def pipeline_latencies(
+    api: Api, base_url: str, experiment_id: str, token: Any, runs: int
+) -> tuple[list[float], list[float]]:
+    running_ms: list[float] = []
+    event_ms: list[float] = []
+    for _ in range(runs):
+        data = await api.op(
+            "StartRun",
+            {
+                "input": {
+                    "experimentId": experiment_id,
+                    "cvFolds": 2,
+                    "algorithms": ["linear"],
+                    "budget": {"maxTrials": 2, "timeoutSeconds": 30},
+                }
+            },
+            token.token,
+        )
+        answered = time.time()
+        run_id = data["startRun"]["run"]["id"]
+        async with connect(base_url, token.token) as connection:
+            subscribed = time.time()
+            async for payload in connection.subscribe(EVENTS, {"runId": run_id, "afterSeq": 0}):
+                received = time.time()
+                event = payload["runEvents"]
+                at = datetime.fromisoformat(event["at"]).timestamp()
+                if event["type"] == "STATUS" and event["data"]["status"] == "RUNNING":
+                    running_ms.append((at - answered) * 1000)
+                if at > subscribed:  # live, not replayed
+                    event_ms.append((received - at) * 1000)
+    return running_ms, event_ms
+
+
+async def trivial_throughput(api: Api, experiment_id: str, seller: Any, count: int) -> float:
+    started = time.perf_counter()
+    semaphore = asyncio.Semaphore(8)
+
+    async def one() -> None:
+        async with semaphore:
+            await api.op(
+                "StartRun",
+                {"input": {"experimentId": experiment_id, "budget": {"maxTrials": 1}}},
+                seller.token,
+            )
+
+    await asyncio.gather(*(one() for _ in range(count)))
+    query = (
+        "query($e: ID!) { runs(first: 0, filter: {experimentId: $e, status: SUCCEEDED}) "
+        "{ totalCount } }"
+    )
+    while (await api.ok(query, {"e": experiment_id}, seller.token))["runs"]["totalCount"] < count:
+        await asyncio.sleep(0.05)  # polling costs the server too: not too often
+    return count / (time.perf_counter() - started)
+
+
+async def bare_throughput(count: int) -> float:
+    from arq.connections import ArqRedis
+
+    redis = ArqRedis.from_url(REDIS_URL)
+    started = time.perf_counter()
+    semaphore = asyncio.Semaphore(8)
+
+    async def one(number: int) -> None:
+        async with semaphore:
+            await redis.enqueue_job("bare_noop", _job_id=f"bare:{number}")
+
+    await asyncio.gather(*(one(n) for n in range(count)))
+    while await redis.zcard("arq:queue") > 0 or await redis.keys("arq:in-progress:*"):
+        await asyncio.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    await redis.aclose()
+    return count / elapsed
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=30, help="real small runs for latencies")
+    parser.add_argument("--trivial", type=int, default=300, help="runs for throughput")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=10,
+        help="jobs at a time per worker in the throughput phase (ARQ default)",
+    )
+    args = parser.parse_args()
+
+    import redis as sync_redis
+
+    sync_redis.Redis.from_url(REDIS_URL).flushdb()
+    workdir = Path(tempfile.mkdtemp(prefix="mlproject-runs-bench-"))
+    database_url = await create_postgres_database()
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "DATA_DIR": str(workdir),
+        "SECRET_KEY": SECRET,
+        "LOG_LEVEL": "WARNING",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlflow.db",
+        "PYTHONPATH": str(ROOT),
+    }
+    deployment = Deployment(env, workdir)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "server.cli", "migrate"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        import mlflow
+
+        mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+        mlflow.MlflowClient().search_experiments()
+        deployment.start("server", "-m", "server.cli", "serve", "--port", str(port))
+        for number in (1, 2):
+            deployment.start(f"worker-{number}", "-m", "server.cli", "worker")
+        async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+            for _ in range(300):
+                try:
+                    if (await http.get("/health/ready")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.2)
+            await asyncio.sleep(3)  # workers import the ML stack
+            api = Api(http)
+            seller = await api.sign_up("Bench")
+            dataset = await api.dataset(seller, demand_csv(), name="bench")
+            experiment = await api.experiment(seller, dataset["id"], target="units")
+            await pipeline_latencies(api, base_url, experiment["id"], seller, 2)  # warm-up
+            running_ms, event_ms = await pipeline_latencies(
+                api, base_url, experiment["id"], seller, args.runs
+            )
+            deployment.stop("worker-1", "worker-2")
+            deployment.env = {**env, "WORKER_CONCURRENCY": str(args.concurrency)}
+            for number in (1, 2):
+                deployment.start(f"trivial-{number}", "benchmarks/runs.py", "--worker", "trivial")
+            await asyncio.sleep(4)
+            trivial_experiment = await api.experiment(seller, dataset["id"], target="units")
+            await trivial_throughput(api, trivial_experiment["id"], seller, 20)  # warm-up
+            warm = await api.experiment(seller, dataset["id"], target="units")
+            ours = await trivial_throughput(api, warm["id"], seller, args.trivial)
+            deployment.stop("trivial-1", "trivial-2")
+        for number in (1, 2):
+            deployment.start(f"bare-{number}", "benchmarks/runs.py", "--worker", "bare")
+        await asyncio.sleep(3)
+        await bare_throughput(20)
+        bare = await bare_throughput(args.trivial)
+    finally:
+        deployment.stop()
+        await drop_postgres_database(database_url)
+
+    print(
+        f"2 ARQ workers, PostgreSQL + Redis, {os.cpu_count()} cores; "
+        f"{args.runs} small real runs, {args.trivial} trivial runs"
+    )
+    print(
+        f"startRun response -> RUNNING  p50 {statistics.median(running_ms):7.1f} ms   "
+        f"p99 {percentile(running_ms, 0.99):7.1f} ms   (goal p99 <= 100)"
+    )
+    print(
+        f"event publish -> subscriber   p50 {statistics.median(event_ms):7.1f} ms   "
+        f"p99 {percentile(event_ms, 0.99):7.1f} ms   (goal p99 <= 50; {len(event_ms)} events)"
+    )
+    print(f"throughput at {args.concurrency} jobs per worker, poll delay 0.05 s:")
+    print(
+        f"trivial runs/s {ours:8.1f}   bare ARQ no-op jobs/s {bare:8.1f}   "
+        f"overhead ratio {bare / ours:5.2f}  (goal <= 1.5)"
+    )
+    print(
+        json.dumps(
+            {
+                "running_ms_p99": percentile(running_ms, 0.99),
+                "event_ms_p99": percentile(event_ms, 0.99),
+                "runs_per_s": ours,
+                "bare_jobs_per_s": bare,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        worker_main(sys.argv[2])
+    else:
+        asyncio.run(main())
