@@ -181,7 +181,7 @@ async def trivial_throughput(api: Api, experiment_id: str, seller: Any, count: i
         "{ totalCount } }"
     )
     while (await api.ok(query, {"e": experiment_id}, seller.token))["runs"]["totalCount"] < count:
-        await asyncio.sleep(0.05)  # noqa: ASYNC110  (polling from outside, as a client would)
+        await asyncio.sleep(0.05)  # polling from outside, as a client would
     return count / (time.perf_counter() - started)
 
 
@@ -198,7 +198,7 @@ async def bare_throughput(count: int) -> float:
 
     await asyncio.gather(*(one(n) for n in range(count)))
     while await redis.zcard("arq:queue") > 0 or await redis.keys("arq:in-progress:*"):
-        await asyncio.sleep(0.01)  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
     elapsed = time.perf_counter() - started
     await redis.aclose()
     return count / elapsed
