@@ -12,7 +12,13 @@ from domain.ports import TrainingEvent
 from server.bootstrap import build
 from tests.e2e.runs.conftest import Stack
 from tests.e2e.runs.data import demand_csv
-from tests.e2e.runs.helpers import regression_experiment, run_state, start_run, wait_for
+from tests.e2e.runs.helpers import (
+    collect_events,
+    regression_experiment,
+    run_state,
+    start_run,
+    wait_for,
+)
 from tests.support.api import Api, operation
 from tests.support.ws import connect
 
@@ -53,14 +59,9 @@ async def test_a_killed_worker_run_is_retried_by_another_and_succeeds(
         )
         assert models["models"]["totalCount"] == 1
 
-        events = (
-            await api.ok(
-                "query($id: ID!) { run(id: $id) { events(afterSeq: 0, first: 100) "
-                "{ seq type data } } }",
-                {"id": run["id"]},
-                seller.token,
-            )
-        )["run"]["events"]
+        # The subscription ends with the final event (a query right after SUCCEEDED may run
+        # a few milliseconds ahead of the event log).
+        events = await collect_events(stack.base_url, seller, run["id"], after_seq=0)
         statuses = [
             (e["data"]["status"], e["data"]["attempt"]) for e in events if e["type"] == "STATUS"
         ]

@@ -1,0 +1,207 @@
+"""Column typing and the preprocessing steps that live inside every fitted pipeline.
+
+Every pipeline starts with :class:`TableCoercer` (select the training columns, coerce their
+types, so raw rows from JSON predict correctly), then a ``ColumnTransformer`` whose flavour
+depends on the model family: ``"tree"`` (ordinal-coded categoricals first, NaN left for the
+model) or ``"linear"`` (one-hot, median imputation with missing indicators, scaling).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from automl.errors import InvalidDataError
+
+ColumnKind = Literal["numeric", "boolean", "categorical", "datetime"]
+EncoderFlavour = Literal["tree", "linear"]
+CALENDAR_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour")
+# HistGradientBoosting needs category codes below max_bins (255).
+MAX_TREE_CATEGORIES = 250
+
+
+def column_kind(series: pd.Series) -> ColumnKind:
+    """Classify one column as numeric, boolean, categorical or datetime."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        return "numeric"
+    if pd.api.types.is_object_dtype(dtype):
+        values = series.dropna()
+        if len(values) and values.map(lambda v: isinstance(v, bool | np.bool_)).all():
+            return "boolean"
+    return "categorical"
+
+
+def infer_schema(X: pd.DataFrame) -> dict[str, ColumnKind]:
+    """Column name -> kind, in the table's column order."""
+    return {str(name): column_kind(X[name]) for name in X.columns}
+
+
+def _to_numeric(series: pd.Series) -> np.ndarray:
+    if pd.api.types.is_timedelta64_dtype(series.dtype):
+        return series.dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    if series.dtype == object:
+        series = series.map(lambda v: float(v) if isinstance(v, bool | np.bool_) else v)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _to_datetime(series: pd.Series) -> pd.Series:
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_convert("UTC").dt.tz_localize(None)
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return series
+    converted = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
+    return converted.dt.tz_localize(None)
+
+
+def _to_category_strings(series: pd.Series) -> pd.Series:
+    values = series.astype(object)
+    missing = pd.isna(values)
+    return values.where(missing, values.astype(str)).where(~missing, np.nan)
+
+
+class TableCoercer(TransformerMixin, BaseEstimator):
+    """Select the schema's columns and coerce each to its kind; missing columns raise."""
+
+    def __init__(self, schema: dict[str, ColumnKind] | None = None) -> None:
+        self.schema = schema
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> TableCoercer:
+        self.schema_ = dict(self.schema) if self.schema else infer_schema(X)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        if not isinstance(X, pd.DataFrame):
+            X = pd.DataFrame(X, columns=list(self.schema_))
+        missing = [c for c in self.schema_ if c not in X.columns]
+        if missing:
+            raise InvalidDataError(f"input is missing column(s): {', '.join(missing)}")
+        out: dict[str, object] = {}
+        for name, kind in self.schema_.items():
+            col = X[name]
+            if kind in ("numeric", "boolean"):
+                out[name] = _to_numeric(col)
+            elif kind == "datetime":
+                out[name] = _to_datetime(col).to_numpy()
+            else:
+                out[name] = _to_category_strings(col).to_numpy(dtype=object)
+        return pd.DataFrame(out, index=X.index)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return np.asarray(list(self.schema_), dtype=object)
+
+
+class CalendarFeatures(TransformerMixin, BaseEstimator):
+    """Expand datetime columns into year, month, day, weekday, day of year and hour."""
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> CalendarFeatures:
+        self.columns_ = [str(c) for c in X.columns]
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        parts = []
+        for name in self.columns_:
+            dt = pd.to_datetime(pd.Series(X[name]), errors="coerce")
+            for part in CALENDAR_PARTS:
+                parts.append(getattr(dt.dt, part).to_numpy(dtype=float, na_value=np.nan))
+        return np.column_stack(parts) if parts else np.empty((len(X), 0))
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return np.asarray([f"{c}_{p}" for c in self.columns_ for p in CALENDAR_PARTS], dtype=object)
+
+
+class NumericColumns(TransformerMixin, BaseEstimator):
+    """Pass numeric and boolean columns through as float64 (NaN kept)."""
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> NumericColumns:
+        self.columns_ = [str(c) for c in X.columns]
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(X, dtype=float)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return np.asarray(self.columns_, dtype=object)
+
+
+def columns_by_kind(schema: dict[str, ColumnKind]) -> dict[str, list[str]]:
+    """Group schema columns: categorical, datetime, numeric (numeric includes booleans)."""
+    groups: dict[str, list[str]] = {"categorical": [], "datetime": [], "numeric": []}
+    for name, kind in schema.items():
+        groups["numeric" if kind == "boolean" else kind].append(name)
+    return groups
+
+
+def build_encoder(schema: dict[str, ColumnKind], flavour: EncoderFlavour) -> ColumnTransformer:
+    """The column transformer for one model family; categoricals always come first."""
+    groups = columns_by_kind(schema)
+    steps: list[tuple[str, object, list[str]]] = []
+    if flavour == "tree":
+        if groups["categorical"]:
+            encoder = OrdinalEncoder(
+                handle_unknown="use_encoded_value",
+                unknown_value=-1,
+                encoded_missing_value=np.nan,
+                max_categories=MAX_TREE_CATEGORIES,
+            )
+            steps.append(("cat", encoder, groups["categorical"]))
+        if groups["datetime"]:
+            steps.append(("date", CalendarFeatures(), groups["datetime"]))
+        if groups["numeric"]:
+            steps.append(("num", NumericColumns(), groups["numeric"]))
+    else:
+        if groups["categorical"]:
+            onehot = OneHotEncoder(
+                handle_unknown="infrequent_if_exist",
+                max_categories=30,
+                min_frequency=3,
+                sparse_output=False,
+            )
+            cat = Pipeline(
+                [
+                    ("impute", SimpleImputer(strategy="constant", fill_value="__missing__")),
+                    ("onehot", onehot),
+                ]
+            )
+            steps.append(("cat", cat, groups["categorical"]))
+        numeric_like = Pipeline(
+            [
+                (
+                    "impute",
+                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                ),
+                ("scale", StandardScaler()),
+            ]
+        )
+        if groups["datetime"]:
+            date = Pipeline([("calendar", CalendarFeatures()), ("rest", numeric_like)])
+            steps.append(("date", date, groups["datetime"]))
+        if groups["numeric"]:
+            num = Pipeline([("float", NumericColumns()), ("rest", numeric_like)])
+            steps.append(("num", num, groups["numeric"]))
+    return ColumnTransformer(steps, remainder="drop", verbose_feature_names_out=False)
+
+
+def n_categorical(schema: dict[str, ColumnKind]) -> int:
+    """How many leading encoded columns are categorical codes in the ``tree`` flavour."""
+    return len(columns_by_kind(schema)["categorical"])
+
+
+def source_column(feature: str, columns: list[str]) -> str:
+    """Map an encoded feature name back to the raw column it came from (longest prefix)."""
+    name = feature.removeprefix("missingindicator_")
+    matches = [c for c in columns if name == c or name.startswith(f"{c}_")]
+    return max(matches, key=len) if matches else name

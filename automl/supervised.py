@@ -1,0 +1,290 @@
+"""Regression and classification: K-fold evaluation, search, ensemble, refit, test score."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+from automl.candidates import build_pipeline, fit_pipeline, model_importances
+from automl.ensemble import WeightedEnsemble, select_ensemble
+from automl.errors import AutoMLError, Cancelled, TrialInterrupted
+from automl.events import RunControl
+from automl.metrics import all_prediction_metrics, greater_is_better, mean_metrics
+from automl.preprocessing import ColumnKind
+from automl.results import AutoMLResult, EnsembleInfo, TrialResult
+from automl.search import Evaluation, SearchOutcome, run_search, sorted_leaderboard
+from automl.search_spaces import Space
+
+
+class TrainingFailed(AutoMLError):
+    """No trial could be completed (every configuration failed); the message has the errors."""
+
+
+class SupervisedEvaluator:
+    """Scores a configuration by K-fold cross-validation on the training rows."""
+
+    def __init__(
+        self,
+        X: pd.DataFrame,
+        y: pd.Series,
+        problem_type: str,
+        metric: str,
+        schema: dict[str, ColumnKind],
+        folds: list[tuple[np.ndarray, np.ndarray]],
+        seed: int,
+        n_jobs: int,
+        classes: np.ndarray | None,
+    ) -> None:
+        self.X, self.y, self.problem_type, self.metric = X, y, problem_type, metric
+        self.schema, self.folds, self.seed, self.n_jobs = schema, folds, seed, n_jobs
+        self.classes = classes
+        self.targets = (
+            np.searchsorted(classes, y.to_numpy())
+            if classes is not None
+            else y.to_numpy(dtype=float)
+        )
+
+    def build(self, algorithm: str, params: dict[str, Any]) -> Any:
+        return build_pipeline(
+            algorithm, params, self.problem_type, self.schema, self.seed, self.n_jobs
+        )
+
+    def predict(self, model: Any, X: pd.DataFrame) -> np.ndarray:
+        """Class probabilities (columns in ``self.classes`` order) or values."""
+        if self.classes is None:
+            return np.asarray(model.predict(X), dtype=float)
+        proba = model.predict_proba(X)
+        if len(model.classes_) == len(self.classes):
+            return proba
+        full = np.zeros((len(X), len(self.classes)))
+        full[:, np.searchsorted(self.classes, model.classes_)] = proba
+        return full
+
+    def evaluate(
+        self,
+        algorithm: str,
+        params: dict[str, Any],
+        report: Callable[[int, float], None],
+        check: Callable[[], None],
+    ) -> Evaluation:
+        """Fit on each fold's training part, score on its validation part."""
+        width = (len(self.X),) if self.classes is None else (len(self.X), len(self.classes))
+        predictions = np.zeros(width)
+        per_fold: list[dict[str, float]] = []
+        fit_seconds = []
+        model = None
+        for step, (train, valid) in enumerate(self.folds):
+            check()
+            model = self.build(algorithm, params)
+            started = time.monotonic()
+            fit_pipeline(model, self.X.iloc[train], self.y.iloc[train], check)
+            fit_seconds.append((time.monotonic() - started) * len(self.X) / len(train))
+            predictions[valid] = self.predict(model, self.X.iloc[valid])
+            per_fold.append(
+                all_prediction_metrics(self.problem_type, self.targets[valid], predictions[valid])
+            )
+            report(step, float(np.mean([m[self.metric] for m in per_fold])))
+        scores = [m[self.metric] for m in per_fold]
+        return Evaluation(
+            float(np.mean(scores)),
+            scores,
+            mean_metrics(per_fold),
+            predictions,
+            model,
+            float(np.mean(fit_seconds)),
+        )
+
+    def score(self, predictions: np.ndarray) -> float:
+        """Mean over folds of the metric for a set of validation predictions."""
+        return float(
+            np.mean(
+                [
+                    all_prediction_metrics(self.problem_type, self.targets[v], predictions[v])[
+                        self.metric
+                    ]
+                    for _, v in self.folds
+                ]
+            )
+        )
+
+
+def make_folds(
+    y: pd.Series, classify: bool, cv_folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified K-fold for classification (folds capped by the rarest class), else K-fold."""
+    if classify:
+        n = int(min(cv_folds, y.value_counts().min()))
+        splitter: Any = StratifiedKFold(n_splits=max(n, 2), shuffle=True, random_state=seed)
+    else:
+        splitter = KFold(n_splits=min(cv_folds, len(y)), shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y))
+
+
+def split_test(
+    X: pd.DataFrame, y: pd.Series, classify: bool, test_size: float, seed: int
+) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame | None, pd.Series | None]:
+    """Hold out ``test_size`` of the rows (stratified for classification) for the test score."""
+    if test_size <= 0:
+        return X, y, None, None
+    stratify = y if classify and y.value_counts().min() >= 4 else None
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, random_state=seed, stratify=stratify
+    )
+    return X_train, y_train, X_test, y_test
+
+
+def finish_search(outcome: SearchOutcome, control: RunControl, higher: bool) -> TrialResult:
+    """The best completed trial, or the right error when none completed."""
+    completed = outcome.completed()
+    if not completed:
+        if control.cancelled:
+            raise Cancelled("the run was cancelled before any trial completed")
+        errors = sorted({t.error or t.status for t in outcome.trials})
+        raise TrainingFailed(f"no trial completed; errors: {errors[:5]}")
+    return sorted_leaderboard(completed, higher)[0]
+
+
+def choose_final(
+    outcome: SearchOutcome,
+    best: TrialResult,
+    evaluator: Any,
+    higher: bool,
+    control: RunControl,
+    allow_ensemble: bool,
+) -> tuple[dict[int, float], EnsembleInfo | None]:
+    """Members (trial number -> weight) of the model to deliver, and the ensemble if any."""
+    kept = {n: e for n, e in outcome.evaluations.items() if e.predictions is not None}
+    if not allow_ensemble or control.cancelled or len(kept) < 2:
+        return {best.number: 1.0}, None
+    selected = select_ensemble({n: e.predictions for n, e in kept.items()}, evaluator.score, higher)
+    if selected is None:
+        return {best.number: 1.0}, None
+    weights, score = selected
+    control.log(
+        f"Ensemble of trials {sorted(weights)} scores {score:.5g} (best single {best.cv_score:.5g})"
+    )
+    return weights, EnsembleInfo(sorted(weights), [weights[n] for n in sorted(weights)], score)
+
+
+def refit_members(
+    weights: dict[int, float],
+    outcome: SearchOutcome,
+    evaluator: Any,
+    X: pd.DataFrame,
+    y: pd.Series,
+    control: RunControl,
+    problem_type: str,
+) -> Any:
+    """Fit each member on all training rows; a cancel during refit raises TrialInterrupted."""
+    by_number = {t.number: t for t in outcome.trials}
+    members = []
+    for number in sorted(weights):
+        trial = by_number[number]
+        model = evaluator.build(trial.algorithm, trial.params)
+        members.append(fit_pipeline(model, X, y, lambda: control.check(honour_deadline=False)))
+    if len(members) == 1:
+        return members[0]
+    return WeightedEnsemble(members, [weights[n] for n in sorted(weights)], problem_type)
+
+
+def run_supervised(
+    X: pd.DataFrame,
+    y: pd.Series,
+    problem_type: str,
+    metric: str,
+    schema: dict[str, ColumnKind],
+    spaces: dict[str, Space],
+    method: str,
+    control: RunControl,
+    cv_folds: int,
+    seed: int,
+    n_jobs: int,
+    test_size: float,
+    ensemble: bool,
+) -> AutoMLResult:
+    """The whole regression/classification run (inputs already validated)."""
+    classify = problem_type == "classification"
+    higher = greater_is_better(metric)
+    X_train, y_train, X_test, y_test = split_test(X, y, classify, test_size, seed)
+    classes = np.unique(y.to_numpy()) if classify else None
+    folds = make_folds(y_train, classify, cv_folds, seed)
+    evaluator = SupervisedEvaluator(
+        X_train, y_train, problem_type, metric, schema, folds, seed, n_jobs, classes
+    )
+    control.log(
+        f"Searching {sorted(spaces)} with {method} on {len(X_train)} rows, "
+        f"{len(folds)}-fold CV, metric {metric}"
+    )
+    t0 = time.monotonic()
+    outcome = run_search(evaluator, spaces, method, control, seed, higher)
+    search_seconds = time.monotonic() - t0
+    best = finish_search(outcome, control, higher)
+    t1 = time.monotonic()
+    weights, info = choose_final(outcome, best, evaluator, higher, control, ensemble)
+    try:
+        if control.cancelled:
+            raise TrialInterrupted("cancelled")
+        final = refit_members(weights, outcome, evaluator, X_train, y_train, control, problem_type)
+    except TrialInterrupted:
+        final, info = outcome.evaluations[best.number].model, None
+    refit_seconds = time.monotonic() - t1
+    test_metrics: dict[str, float] = {}
+    if X_test is not None and y_test is not None:
+        test_targets = (
+            np.searchsorted(classes, y_test.to_numpy())
+            if classes is not None
+            else y_test.to_numpy(dtype=float)
+        )
+        test_metrics = all_prediction_metrics(
+            problem_type, test_targets, evaluator.predict(final, X_test)
+        )
+    importances = (
+        final.feature_importances()
+        if isinstance(final, WeightedEnsemble)
+        else model_importances(final)
+    )
+    cv_metrics = dict(best.cv_metrics)
+    if info is not None:
+        cv_metrics = all_fold_metrics(evaluator, outcome, info)
+    return AutoMLResult(
+        problem_type=problem_type,
+        metric=metric,
+        greater_is_better=higher,
+        leaderboard=sorted_leaderboard(outcome.trials, higher),
+        best_trial=best,
+        best_estimator=final,
+        cv_metrics=cv_metrics,
+        test_metrics=test_metrics,
+        feature_importances=importances,
+        input_schema=dict(schema),
+        timings={"search_seconds": search_seconds, "refit_seconds": refit_seconds},
+        stopped_reason="cancelled" if control.cancelled else outcome.stopped_reason,
+        seed=seed,
+        method=method,
+        ensemble=info,
+        classes=classes.tolist() if classes is not None else None,
+        target=str(y.name),
+        n_rows={"train": len(X_train), "test": 0 if X_test is None else len(X_test)},
+        input_example=X_train.head(5).copy(),
+    )
+
+
+def all_fold_metrics(
+    evaluator: SupervisedEvaluator, outcome: SearchOutcome, info: EnsembleInfo
+) -> dict[str, float]:
+    """Every metric of the ensemble's blended validation predictions, averaged over folds."""
+    blend = sum(
+        w * outcome.evaluations[n].predictions
+        for n, w in zip(info.members, info.weights, strict=True)
+    )
+    return mean_metrics(
+        [
+            all_prediction_metrics(evaluator.problem_type, evaluator.targets[v], blend[v])
+            for _, v in evaluator.folds
+        ]
+    )
