@@ -348,7 +348,6 @@ class TrainingOutcome:
     input_schema: dict[str, str]
     artifact_key: str
     mlflow_run_id: str | None
-    stopped_early: bool = False
 
 
 class Trainer(Protocol):
@@ -370,10 +369,6 @@ class TrainingCanceled(Exception):
 
 class TrainingFailed(Exception):
     """The training raised; the message is meant for the seller."""
-
-
-class Predictor(Protocol):
-    def predict(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
 
 
 class ModelStore(Protocol):

@@ -29,17 +29,21 @@ class InProcessJobQueue:
         if run.job_id in self._seen:
             return
         self._seen.add(run.job_id)
-        task = asyncio.create_task(self._execute(run.id, run.attempt), name=run.job_id)
+        task = asyncio.create_task(self._execute(run.job_id, run.id, run.attempt), name=run.job_id)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _execute(self, run_id: str, attempt: int) -> None:
+    async def _execute(self, job_id: str, run_id: str, attempt: int) -> None:
         assert self._execution is not None, "InProcessJobQueue.bind() was not called"
         async with self._slots:
             try:
                 await self._execution.execute(run_id, attempt)
             except Exception:
                 log.exception("run execution failed", extra={"run_id": run_id})
+            finally:
+                # Done: the run has left QUEUED, so nothing enqueues this attempt again, and a
+                # duplicate delivery would be refused by the claim anyway.
+                self._seen.discard(job_id)
 
     async def aclose(self) -> None:
         for task in list(self._tasks):

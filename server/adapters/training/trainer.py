@@ -151,7 +151,6 @@ class AutoMLTrainer:
             input_schema=dict(result.input_schema),
             artifact_key=artifact_key,
             mlflow_run_id=result.mlflow_run_id,
-            stopped_early=result.stopped_reason == "cancelled",
         )
 
     def _load(self, job: TrainingJob) -> pd.DataFrame:
