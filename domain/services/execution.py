@@ -86,8 +86,8 @@ class RunExecution:
             return None
         await self._publish(run, NewRunEvent.status(run, worker=self._worker_id))
         stop = asyncio.Event()
-        beating = asyncio.create_task(self._heartbeat(run, stop))
-        progress = [0.0]
+        progress = [0.0]  # the engine's latest progress, written by each heartbeat
+        beating = asyncio.create_task(self._heartbeat(run, stop, progress))
 
         async def on_event(event: TrainingEvent) -> None:
             progress[0] = max(progress[0], event.progress)
@@ -174,7 +174,7 @@ class RunExecution:
             announce=kind is not RunEventType.LOG,
         )
 
-    async def _heartbeat(self, run: Run, stop: asyncio.Event) -> None:
+    async def _heartbeat(self, run: Run, stop: asyncio.Event, progress: list[float]) -> None:
         """Keep the attempt alive; notice cancel requests and lost ownership."""
         interval = self._policy.heartbeat_interval.total_seconds()
         while True:
@@ -184,7 +184,7 @@ class RunExecution:
                     current = await uow.runs.find(run.id)
                     if current is None:
                         raise StaleAttempt(f"Run {run.id} no longer exists.")
-                    current.beat(run.attempt, current.progress, self._clock.now())
+                    current.beat(run.attempt, progress[0], self._clock.now())
                     await uow.runs.save(current)
                     await uow.commit()
                 if current.status is RunStatus.CANCELING:

@@ -52,10 +52,15 @@ async def test_cancel_while_queued_and_while_running(stack: Stack, stack_api: Ap
     assert canceled["cancelRun"]["run"]["status"] == "CANCELED"
 
     running = busy[0]
+    for _ in range(100):  # heartbeats carry the engine's progress to the run
+        if (await run_state(api, seller, running["id"]))["progress"] > 0:
+            break
+        await asyncio.sleep(0.1)
     asked = await api.op("CancelRun", {"input": {"id": running["id"]}}, seller.token)
     assert asked["cancelRun"]["run"]["status"] == "CANCELING"
     stopped = await wait_for(api, seller, running["id"], {"CANCELED"}, within=15)
     assert stopped["model"] is None
+    assert 0 < stopped["progress"] < 1, "heartbeats reported the engine's progress"
     for run in busy[1:]:
         await api.op("CancelRun", {"input": {"id": run["id"]}}, seller.token)
         await wait_for(api, seller, run["id"], {"CANCELED"}, within=15)
