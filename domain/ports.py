@@ -284,8 +284,9 @@ class RunEventRepository(Protocol):
 class RunEventLog(Protocol):
     """A run's ordered, gap-free event log: append, replay, follow."""
 
-    async def append(self, run_id: str, event: NewRunEvent) -> RunEvent:
-        """Give the event the next sequence number and publish it."""
+    async def append(self, run_id: str, event: NewRunEvent, first: bool = False) -> RunEvent:
+        """Give the event the next sequence number and publish it (`first`: the run is new,
+        nothing was logged for it before)."""
         ...
 
     async def after(self, run_id: str, after_seq: int, limit: int = 1000) -> list[RunEvent]:

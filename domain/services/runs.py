@@ -92,7 +92,7 @@ class RunService:
                 if winner is None:
                     raise
                 return winner
-        await self._events.append(run.id, NewRunEvent.status(run))
+        await self._events.append(run.id, NewRunEvent.status(run), first=True)
         try:
             await self._jobs.enqueue_run(run)
         except Exception:

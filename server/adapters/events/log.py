@@ -13,6 +13,10 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 5.0
 
 
+async def _nothing_before() -> int:
+    return 0
+
+
 class RunEventLog:
     """Implements domain.ports.RunEventLog over an EventStream and the run_events table."""
 
@@ -21,10 +25,9 @@ class RunEventLog:
         self._uow = uow
         self._clock = clock
 
-    async def append(self, run_id: str, event: NewRunEvent) -> RunEvent:
-        stored = await self._stream.append(
-            run_id, event, self._clock.now(), lambda: self._db_last_seq(run_id)
-        )
+    async def append(self, run_id: str, event: NewRunEvent, first: bool = False) -> RunEvent:
+        floor = _nothing_before if first else (lambda: self._db_last_seq(run_id))
+        stored = await self._stream.append(run_id, event, self._clock.now(), floor, first)
         if event.type.is_milestone:
             async with self._uow() as uow:
                 await uow.run_events.add(stored)

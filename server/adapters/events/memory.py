@@ -25,7 +25,7 @@ class MemoryEventStream:
         self._subscribers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
 
     async def append(
-        self, run_id: str, event: NewRunEvent, at: datetime, floor: SeqFloor
+        self, run_id: str, event: NewRunEvent, at: datetime, floor: SeqFloor, first: bool = False
     ) -> RunEvent:
         async with self._lock:
             if run_id not in self._seq:

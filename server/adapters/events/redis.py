@@ -45,11 +45,12 @@ class RedisEventStream:
         return f"{self._prefix}:run:{run_id}:events", f"{self._prefix}:run:{run_id}:seq"
 
     async def append(
-        self, run_id: str, event: NewRunEvent, at: datetime, floor: SeqFloor
+        self, run_id: str, event: NewRunEvent, at: datetime, floor: SeqFloor, first: bool = False
     ) -> RunEvent:
         payload = encode(event, at)
         keys = list(self._keys(run_id))
-        seq = int(await self._append(keys=keys, args=[payload, MAX_EVENTS, "", TTL_SECONDS]))
+        known = "0" if first else ""
+        seq = int(await self._append(keys=keys, args=[payload, MAX_EVENTS, known, TTL_SECONDS]))
         if seq == -1:
             start = await floor()
             seq = int(await self._append(keys=keys, args=[payload, MAX_EVENTS, start, TTL_SECONDS]))

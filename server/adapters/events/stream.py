@@ -16,10 +16,11 @@ class EventStream(Protocol):
     """Per-run append-only streams (Redis Streams in production, memory when embedded)."""
 
     async def append(
-        self, run_id: str, event: NewRunEvent, at: datetime, floor: SeqFloor
+        self, run_id: str, event: NewRunEvent, at: datetime, floor: SeqFloor, first: bool = False
     ) -> RunEvent:
         """Append with the next seq; `floor` gives the last seq known elsewhere (the database)
-        when this stream has no counter for the run (first event, or the stream was lost)."""
+        when this stream has no counter for the run (first event, or the stream was lost);
+        `first` says the run is new, so the floor is 0 without asking."""
         ...
 
     async def after(self, run_id: str, after_seq: int, limit: int) -> list[RunEvent]: ...
