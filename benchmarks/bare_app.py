@@ -21,6 +21,7 @@ from starlette.routing import Route
 from domain.pagination import PageRequest
 from domain.ports import ExperimentFilter
 from server.bootstrap import build
+from server.cli import tune_gc
 from server.config import Settings
 from server.schema.context import bearer_token
 
@@ -114,8 +115,10 @@ def create_bare_app(settings: Settings) -> Starlette:
 
 
 if __name__ == "__main__":
+    app = create_bare_app(Settings.from_env())
+    tune_gc()  # the same runtime tuning as `mlproject serve`, so the floor stays a floor
     uvicorn.run(
-        create_bare_app(Settings.from_env()),
+        app,
         host="127.0.0.1",
         port=int(sys.argv[1]),
         log_level="warning",
