@@ -60,3 +60,25 @@ async def test_a_disconnected_subscriber_leaves_nothing_behind(
         assert await subscribers() == 0
     finally:
         await redis.aclose()
+
+
+@pytest.mark.parametrize("stack", ["production"], indirect=True)
+async def test_history_survives_losing_the_event_stream(stack: Stack, stack_api: Api) -> None:
+    from tests.e2e.runs.data import demand_csv
+    from tests.e2e.runs.helpers import collect_events, regression_experiment, start_run, wait_for
+
+    seller = await stack_api.sign_up()
+    experiment_id = await regression_experiment(stack_api, seller, demand_csv(rows=100))
+    run = await start_run(stack_api, seller, experiment_id, max_trials=2)
+    await wait_for(stack_api, seller, run["id"], {"SUCCEEDED"})
+    full = await collect_events(stack.base_url, seller, run["id"], after_seq=0)
+    redis = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        deleted = await redis.delete(f"mlp:run:{run['id']}:events", f"mlp:run:{run['id']}:seq")
+    finally:
+        await redis.aclose()
+    assert deleted == 2
+    replay = await collect_events(stack.base_url, seller, run["id"], after_seq=0)
+    milestones = [e for e in full if e["type"] in ("STATUS", "TRIAL", "BEST", "ERROR")]
+    assert replay == milestones  # same seqs, same content, and the subscription still ends
+    assert replay[-1]["data"]["status"] == "SUCCEEDED"
