@@ -41,8 +41,8 @@ class DatasetType:
     name: str
     row_count: int
     size_bytes: float = strawberry.field(description="Size of the stored file in bytes.")
-    columns: list[DatasetColumnType]
     created_at: datetime
+    dataset: strawberry.Private[Dataset]
 
     @classmethod
     def of(cls, dataset: Dataset) -> DatasetType:
@@ -51,9 +51,14 @@ class DatasetType:
             name=dataset.name,
             row_count=dataset.row_count,
             size_bytes=float(dataset.size_bytes),
-            columns=[DatasetColumnType.of(c) for c in dataset.columns],
             created_at=dataset.created_at,
+            dataset=dataset,
         )
+
+    @strawberry.field
+    def columns(self) -> list[DatasetColumnType]:
+        # Built only when asked for: list pages rarely are.
+        return [DatasetColumnType.of(c) for c in self.dataset.columns]
 
 
 @strawberry.input
