@@ -79,7 +79,7 @@ class TableStore(Protocol):
         ...
 
     async def delete(self, storage_key: str) -> None:
-        """Remove a stored table (used to undo a failed upload)."""
+        """Remove a stored file by key: a table, or a model artifact written beside them."""
         ...
 
 
@@ -195,7 +195,9 @@ class ModelRepository(Repository[Model], Protocol):
 
     async def by_run(self, account_id: str, run_ids: Sequence[str]) -> dict[str, Model]: ...
 
-    async def delete_for_experiment(self, account_id: str, experiment_id: str) -> None: ...
+    async def delete_for_experiment(self, account_id: str, experiment_id: str) -> list[str]:
+        """Delete the experiment's models; returns their artifact keys (files to remove)."""
+        ...
 
 
 class CampaignRepository(Repository[Campaign], Protocol):

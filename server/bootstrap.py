@@ -128,7 +128,7 @@ def build(
         clock=clock,
         accounts=AccountService(uow, clock, hasher or Argon2PasswordHasher(), tokens),
         datasets=DatasetService(uow, clock, tables),
-        experiments=ExperimentService(uow, clock),
+        experiments=ExperimentService(uow, clock, tables),
         runs=RunService(uow, clock, jobs, events),
         models=ModelService(uow, AutoMLModelStore(settings.artifacts_dir)),
         campaigns=CampaignService(uow, clock),

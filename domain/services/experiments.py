@@ -8,15 +8,16 @@ from domain.errors import Conflict, InvalidInput, NotFound
 from domain.model.accounts import Principal
 from domain.model.experiments import Experiment, ProblemType
 from domain.pagination import Page, PageRequest
-from domain.ports import Clock, ExperimentFilter, UnitOfWork, UnitOfWorkFactory
+from domain.ports import Clock, ExperimentFilter, TableStore, UnitOfWork, UnitOfWorkFactory
 
 
 class ExperimentService:
     """Experiments of an account."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, files: TableStore) -> None:
         self._uow = uow
         self._clock = clock
+        self._files = files
 
     async def create(
         self,
@@ -87,10 +88,12 @@ class ExperimentService:
                 raise Conflict(
                     f"The experiment has {active} active run(s); cancel them before deleting."
                 )
-            await uow.models.delete_for_experiment(principal.account_id, experiment_id)
+            artifacts = await uow.models.delete_for_experiment(principal.account_id, experiment_id)
             await uow.runs.delete_for_experiment(principal.account_id, experiment_id)
             await uow.experiments.delete(principal.account_id, experiment_id)
             await uow.commit()
+        for key in artifacts:  # files go once the rows are gone for good
+            await self._files.delete(key)
         return experiment_id
 
     async def get(self, principal: Principal, experiment_id: str) -> Experiment:

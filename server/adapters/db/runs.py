@@ -207,12 +207,13 @@ class SqlModelRepository(SqlRepository[Model, ModelRow]):
         )
         return {getattr(row, key.key): self.to_entity(row) for row in rows}
 
-    async def delete_for_experiment(self, account_id: str, experiment_id: str) -> None:
-        await self.session.execute(
-            delete(ModelRow).where(
-                ModelRow.account_id == account_id, ModelRow.experiment_id == experiment_id
-            )
+    async def delete_for_experiment(self, account_id: str, experiment_id: str) -> list[str]:
+        deleted = await self.session.scalars(
+            delete(ModelRow)
+            .where(ModelRow.account_id == account_id, ModelRow.experiment_id == experiment_id)
+            .returning(ModelRow.artifact_key)
         )
+        return [key for key in deleted if key]
 
 
 class SqlTrialRepository:

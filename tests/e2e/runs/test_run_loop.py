@@ -164,3 +164,19 @@ async def test_subscriptions_to_another_accounts_run_are_not_found(
         await collect_events(stack.base_url, stranger, run["id"])
     assert refused.value.errors[0]["extensions"]["code"] == "NOT_FOUND"
     await wait_for(api, owner, run["id"], {"SUCCEEDED"})
+
+
+async def test_deleting_an_experiment_removes_its_model_files(
+    stack: Stack, stack_api: Api
+) -> None:
+    api = stack_api
+    seller = await api.sign_up()
+    experiment_id = await regression_experiment(api, seller, demand_csv(rows=80))
+    run = await start_run(api, seller, experiment_id, max_trials=1)
+    await wait_for(api, seller, run["id"], {"SUCCEEDED"})
+    models = stack.settings.artifacts_dir / seller.account_id / "models"
+    assert len(list(models.iterdir())) == 1
+    deleted = await api.op("DeleteExperiment", {"input": {"id": experiment_id}}, seller.token)
+    assert deleted["deleteExperiment"]["id"] == experiment_id
+    assert list(models.iterdir()) == []
+    assert (await api.op("Run", {"id": run["id"]}, seller.token))["run"] is None
