@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domain.errors import Conflict, NotFound, Unauthenticated
+from domain.errors import Conflict, Unauthenticated
 from domain.model.accounts import (
     Account,
     Principal,
@@ -114,12 +114,6 @@ class AccountService:
     async def accounts_by_id(self, ids: Sequence[str]) -> dict[str, Account]:
         async with self._uow() as uow:
             return await uow.accounts.get_many(ids)
-
-    async def account(self, principal: Principal) -> Account:
-        found = await self.accounts_by_id([principal.account_id])
-        if principal.account_id not in found:
-            raise NotFound.of("Account", principal.account_id)
-        return found[principal.account_id]
 
     async def _dummy(self) -> str:
         if self._dummy_hash is None:

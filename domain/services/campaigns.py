@@ -49,12 +49,6 @@ class CampaignService:
             await uow.commit()
         return campaign
 
-    async def get(self, principal: Principal, campaign_id: str) -> Campaign:
-        found = await self.get_many(principal, [campaign_id])
-        if campaign_id not in found:
-            raise NotFound.of("Campaign", campaign_id)
-        return found[campaign_id]
-
     async def get_many(self, principal: Principal, ids: Sequence[str]) -> dict[str, Campaign]:
         async with self._uow() as uow:
             return await uow.campaigns.get_many(principal.account_id, ids)

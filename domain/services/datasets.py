@@ -40,12 +40,6 @@ class DatasetService:
             raise
         return dataset
 
-    async def get(self, principal: Principal, dataset_id: str) -> Dataset:
-        found = await self.get_many(principal, [dataset_id])
-        if dataset_id not in found:
-            raise NotFound.of("Dataset", dataset_id)
-        return found[dataset_id]
-
     async def get_many(self, principal: Principal, ids: Sequence[str]) -> dict[str, Dataset]:
         async with self._uow() as uow:
             return await uow.datasets.get_many(principal.account_id, ids)

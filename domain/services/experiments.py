@@ -96,10 +96,6 @@ class ExperimentService:
             await self._files.delete(key)
         return experiment_id
 
-    async def get(self, principal: Principal, experiment_id: str) -> Experiment:
-        async with self._uow() as uow:
-            return await self._get(uow, principal, experiment_id)
-
     async def get_many(self, principal: Principal, ids: Sequence[str]) -> dict[str, Experiment]:
         async with self._uow() as uow:
             return await uow.experiments.get_many(principal.account_id, ids)

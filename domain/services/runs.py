@@ -202,12 +202,6 @@ class RunService:
                 yield run
 
     # -- models --------------------------------------------------------------------------------
-    async def model(self, principal: Principal, model_id: str) -> Model:
-        found = await self.models_by_id(principal, [model_id])
-        if model_id not in found:
-            raise NotFound.of("Model", model_id)
-        return found[model_id]
-
     async def models_by_id(self, principal: Principal, ids: Sequence[str]) -> dict[str, Model]:
         async with self._uow() as uow:
             return await uow.models.get_many(principal.account_id, ids)
