@@ -87,9 +87,9 @@ def page_config(parts: PageParts) -> dict:
     return json.loads(blocks[0])
 
 
-def operation_name(query: str) -> str | None:
+def operation_name(query: str) -> str:
     match = re.search(r"^(?:query|mutation|subscription)\s+(\w+)", query, re.M)
-    return match.group(1) if match else None
+    return match.group(1) if match else ""
 
 
 def csp_directives(header: str) -> dict[str, list[str]]:
