@@ -63,26 +63,31 @@ HEADERS_HINT = json.dumps({"Authorization": TOKEN_PLACEHOLDER}, indent=2)
 WELCOME = """\
 # ML Project GraphQL API
 #
-# One tab per documented operation, in the README walkthrough's
-# order: SignUp (or Login), Me, UploadDataset, CreateExperiment,
-# StartRun, Run / RunEvents, PromoteModel, Predict, ...
-# Each tab opens with example variables (Variables pane below):
-# replace the <...> values with ids from earlier answers.
+# The tabs follow the README walkthrough: SignUp (or
+# Login), Me, UploadDataset, CreateExperiment, StartRun,
+# Run / RunEvents, PromoteModel, Predict, then the rest.
+# Each opens with example variables (Variables, below):
+# replace each <...> with an id from an earlier answer.
 #
-# The token: run SignUp or Login first. This page then sends the
-# accessToken it got with every tab (kept in memory only: run
-# Login again after a reload). To use another token, open the
-# Headers pane below and set
+# The token: run SignUp or Login first; this page then
+# sends the accessToken it got with every tab (in memory
+# only: run Login again after a reload). For another
+# token, set the Headers pane (below) of a tab to
 #   {"Authorization": "Bearer <accessToken>"}
-# A header value still holding <...> is a hint, never sent.
+# A header value still holding <...> is never sent.
 #
-# UploadDataset needs a file, which GraphiQL cannot attach:
-# use the README's curl command (walkthrough step 2).
+# UploadDataset needs a file, which GraphiQL cannot
+# attach: use the README's curl command (step 2).
 # Ctrl-Enter runs the operation in the editor.
 query Welcome {
   __typename
 }
 """
+
+# The one <style> GraphiQL inserts: the scroll lock of its dialogs (react-remove-scroll-bar),
+# allowed by hash rather than by 'unsafe-inline'. scripts/check_graphiql_browser.py reports a
+# CSP violation if a GraphiQL upgrade changes it; take the new hash from that message.
+DIALOG_SCROLL_LOCK_STYLE = "'sha256-Y/huXlwoYkVyQlxwSVcCi1RCDGDCSVBzDt0hYP9qlTc='"
 
 _SAFE_HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
 
@@ -134,7 +139,7 @@ def content_security_policy(host: str | None) -> str:
         [
             "default-src 'none'",
             "script-src 'self'",
-            "style-src 'self'",
+            f"style-src 'self' {DIALOG_SCROLL_LOCK_STYLE}",
             f"connect-src {connect}",
             "img-src 'self' data:",
             "font-src 'self' data:",
