@@ -53,10 +53,8 @@ FLOW = """
 """
 
 
-async def drive(page_url: str) -> tuple[dict[str, Any], list[str], list[str]]:
-    """Open the page, run the flow; (flow results, URLs loaded, console messages)."""
-    targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{DEBUG_PORT}/json"))
-    ws_url = next(t for t in targets if t["type"] == "page")["webSocketDebuggerUrl"]
+async def drive(ws_url: str, page_url: str) -> tuple[dict[str, Any], list[str], list[str], bytes]:
+    """Open the page, run the flow: results, URLs loaded, console messages, screenshot."""
     loaded: list[str] = []
     console: list[str] = []
     pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
@@ -69,7 +67,8 @@ async def drive(page_url: str) -> tuple[dict[str, Any], list[str], list[str]]:
                     pending.pop(message["id"]).set_result(message)
                 params = message.get("params", {})
                 if message.get("method") == "Network.requestWillBeSent":
-                    loaded.append(params["request"]["url"][:120])
+                    if not params["request"]["url"].startswith("data:"):
+                        loaded.append(params["request"]["url"])
                 elif message.get("method") == "Network.webSocketCreated":
                     loaded.append(params["url"])
                 elif message.get("method") == "Runtime.consoleAPICalled":
@@ -96,11 +95,9 @@ async def drive(page_url: str) -> tuple[dict[str, Any], list[str], list[str]]:
         evaluated = await call(
             "Runtime.evaluate", expression=flow, awaitPromise=True, returnByValue=True
         )
-        shot = await call("Page.captureScreenshot", format="png")
-        with open(SCREENSHOT, "wb") as handle:
-            handle.write(base64.b64decode(shot["data"]))
+        shot = base64.b64decode((await call("Page.captureScreenshot", format="png"))["data"])
         reader.cancel()
-    return evaluated["result"].get("value") or {"error": evaluated}, loaded, console
+    return evaluated["result"].get("value") or {"error": evaluated}, loaded, console, shot
 
 
 def main(page_url: str) -> int:
@@ -122,11 +119,14 @@ def main(page_url: str) -> int:
     try:
         for _ in range(100):
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{DEBUG_PORT}/json")
+                targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{DEBUG_PORT}/json"))
                 break
             except OSError:
                 time.sleep(0.2)
-        flow, loaded, console = asyncio.run(drive(page_url))
+        ws_url = next(t for t in targets if t["type"] == "page")["webSocketDebuggerUrl"]
+        flow, loaded, console, shot = asyncio.run(drive(ws_url, page_url))
+        with open(SCREENSHOT, "wb") as handle:
+            handle.write(shot)
     finally:
         browser.terminate()
         browser.wait(10)
