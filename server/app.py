@@ -1,4 +1,4 @@
-"""ASGI app factory: /graphql (HTTP + WebSocket + GraphiQL), /health/live, /health/ready."""
+"""ASGI app factory: /graphql (HTTP + WebSocket + GraphiQL and its assets), /health/*."""
 
 from __future__ import annotations
 
@@ -18,13 +18,13 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.adapters.jobs.inprocess import sweep_forever
 from server.bootstrap import Container, build
 from server.config import Settings
-from server.graphiql import graphiql_page
+from server.graphiql import ASSETS_PATH, graphiql_assets, graphiql_page
 from server.http import GraphQLView
 from server.schema import build_schema
 
@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     settings = settings or Settings.from_env()
     container = container or build(settings)
     operations = Path(__file__).resolve().parent.parent / "graphql" / "operations"
-    view = GraphQLView(container, build_schema(settings), graphiql_page(operations))
+    page = graphiql_page(operations) if settings.graphiql else None
+    view = GraphQLView(container, build_schema(settings), page)
 
     async def live(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -112,13 +113,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 allow_headers=["authorization", "content-type", "x-request-id"],
             )
         )
+    routes: list[BaseRoute] = [
+        Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
+        Route("/health/live", live),
+        Route("/health/ready", ready),
+    ]
+    if page is not None:
+        routes.append(Mount(ASSETS_PATH, app=graphiql_assets(), name="graphiql-assets"))
     app = Starlette(
-        routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", view),
-            Route("/health/live", live),
-            Route("/health/ready", ready),
-        ],
+        routes=routes,
         middleware=middleware,
         lifespan=lifespan,
     )

@@ -23,6 +23,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from domain.errors import DomainError
 from server.bootstrap import Container
+from server.graphiql import GraphiQLPage
 from server.schema import Schema
 from server.schema.context import Context
 
@@ -57,18 +58,29 @@ def negotiate(accept: str | None) -> str | None:
 class GraphQLView(GraphQL[Context, None]):
     """The `/graphql` endpoint: HTTP (GET, POST, multipart uploads), WebSocket, GraphiQL."""
 
-    def __init__(self, container: Container, schema: Schema, graphiql_html: str | None) -> None:
+    def __init__(self, container: Container, schema: Schema, graphiql: GraphiQLPage | None) -> None:
         super().__init__(
             schema,
-            graphql_ide="graphiql" if graphiql_html else None,
+            graphql_ide="graphiql" if graphiql else None,
             multipart_uploads_enabled=True,
         )
         self.container = container
-        self._graphiql_html = graphiql_html
+        self._graphiql = graphiql
 
-    @property
-    def graphql_ide_html(self) -> str:  # type: ignore[override]
-        return self._graphiql_html or ""
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if self._graphiql is None:  # not reached: should_render_graphql_ide says no first
+            raise HTTPException(404, "GraphiQL is off on this server.")
+        return self._graphiql.response(request)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # Only a browser asking for HTML gets the page, and only when GraphiQL is on; otherwise
+        # a GET without a query is answered as the GraphQL-over-HTTP spec says (400, or 406).
+        return (
+            self._graphiql is not None
+            and request.method == "GET"
+            and request.query_params.get("query") is None
+            and "text/html" in request.headers.get("accept", "")
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,7 +100,7 @@ class GraphQLView(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     def _wants_ide(self, request: Request) -> bool:
-        return bool(self._graphiql_html) and "text/html" in request.headers.get("accept", "")
+        return self._graphiql is not None and "text/html" in request.headers.get("accept", "")
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(
