@@ -18,7 +18,7 @@ from server.app import create_app
 from server.bootstrap import Container, build
 from server.config import Settings
 from server.migrate import upgrade_async
-from tests.support.api import Api
+from tests.support.api import GENEROUS_LIMIT_SETTINGS, GENEROUS_LIMITS, Api
 from tests.support.services import create_postgres_database, drop_postgres_database, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +51,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         artifacts_dir=data_dir / "artifacts",
         mlflow_tracking_uri=f"sqlite:///{data_dir}/mlflow.db",
         max_upload_bytes=UPLOAD_LIMIT_MB * 2**20,
+        **GENEROUS_LIMIT_SETTINGS,  # type: ignore[arg-type]
     )
 
 
@@ -72,6 +73,7 @@ def server_env(settings: Settings, port: int) -> dict[str, str]:
         "MAX_UPLOAD_MB": str(UPLOAD_LIMIT_MB),
         "PORT": str(port),
         "LOG_LEVEL": "WARNING",
+        **GENEROUS_LIMITS,
     }
 
 
