@@ -96,7 +96,7 @@ def running_server(
             stderr=subprocess.STDOUT,
         )
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # a loaded CI machine can take a while to import
     while True:
         try:
             if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:

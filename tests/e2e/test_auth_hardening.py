@@ -292,13 +292,13 @@ async def strict(strict_server: str) -> object:
         yield StrictClient(http, f"198.51.100.{uuid.uuid4().int % 250 + 1}")
 
 
-def assert_rate_limited(response: httpx.Response) -> None:
+def assert_rate_limited(response: httpx.Response, window: int = 60) -> None:
     assert response.status_code == 429, response.text
     retry_after = int(response.headers["retry-after"])
     error = first_error(response)
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert error["extensions"]["retryAfter"] == retry_after
-    assert 1 <= retry_after <= 60
+    assert 1 <= retry_after <= window
 
 
 async def test_a_flood_of_wrong_passwords_from_one_address_gets_429(strict: StrictClient) -> None:
@@ -332,7 +332,7 @@ async def test_sign_up_is_limited_per_address(strict: StrictClient) -> None:
         variables = {"input": {"accountName": "Loja", "email": new_email(), "password": STRONG}}
         responses.append(await strict.post(operation("SignUp"), variables))
     assert all("errors" not in r.json() for r in responses[:3])
-    assert_rate_limited(responses[3])
+    assert_rate_limited(responses[3], window=3600)
 
 
 async def test_an_accounts_requests_are_refused_before_execution_past_its_limit(
@@ -349,6 +349,13 @@ async def test_an_accounts_requests_are_refused_before_execution_past_its_limit(
 
 
 # -- WebSockets end with their token; subscription caps -------------------------------------------
+
+
+@pytest.fixture
+async def served(server_process: str) -> object:
+    """The API of the real server process (WebSocket tests need a real server)."""
+    async with httpx.AsyncClient(base_url=server_process, timeout=30) as http:
+        yield Api(http)
 
 
 def short_lived(token: str, seconds: int) -> str:
@@ -368,18 +375,18 @@ async def closed_code(socket: websockets.ClientConnection, within: float) -> int
 
 
 async def test_a_subscription_socket_closes_when_its_token_expires(
-    server_process: str, http: httpx.AsyncClient
+    server_process: str, served: Api
 ) -> None:
-    seller = await Api(http).sign_up()
+    seller = await served.sign_up()
     async with connect(server_process, short_lived(seller.token, 3)) as connection:
         await subscribe_raw(connection.socket, 1)
         assert await closed_code(connection.socket, 15) == 4401
 
 
 async def test_a_removed_users_subscription_socket_closes_at_once(
-    server_process: str, http: httpx.AsyncClient
+    server_process: str, served: Api
 ) -> None:
-    api = Api(http)
+    api = served
     owner = await api.sign_up()
     analyst = await api.add_user(owner, "ANALYST")
     async with connect(server_process, analyst.token) as connection:
@@ -412,9 +419,9 @@ async def next_error(socket: websockets.ClientConnection, within: float) -> list
 
 
 async def test_subscriptions_per_user_are_capped_across_sockets(
-    server_process: str, http: httpx.AsyncClient, settings: Settings
+    server_process: str, served: Api, settings: Settings
 ) -> None:
-    seller: Seller = await Api(http).sign_up()
+    seller: Seller = await served.sign_up()
     url = server_process.replace("http://", "ws://") + "/graphql"
     half = settings.max_subscriptions_per_user // 2
     sockets = []
