@@ -38,6 +38,7 @@ from domain.model.runs import Run, RunStatus  # noqa: E402
 from server.bootstrap import build  # noqa: E402
 from server.config import Settings  # noqa: E402
 from server.migrate import upgrade_async  # noqa: E402
+from tests.support.api import GENEROUS_LIMITS  # noqa: E402
 from tests.support.services import free_port  # noqa: E402
 
 EXPERIMENTS_QUERY = (ROOT / "graphql" / "operations" / "Experiments.graphql").read_text()
@@ -162,6 +163,9 @@ def main() -> None:
         "SECRET_KEY": SECRET,
         "LOG_LEVEL": "WARNING",
         "ACCESS_TOKEN_MINUTES": "120",
+        # The per-account check still runs on every request (its cost is part of the
+        # figure); only the allowance is raised so the load cannot trip it.
+        **GENEROUS_LIMITS,
     }
     servers = [
         start(

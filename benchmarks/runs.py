@@ -37,7 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from domain.ports import TrainingOutcome  # noqa: E402
-from tests.support.api import Api  # noqa: E402
+from tests.support.api import (  # noqa: E402
+    GENEROUS_LIMITS,
+    Api,
+)
 from tests.support.services import (  # noqa: E402
     create_postgres_database,
     drop_postgres_database,
@@ -233,6 +236,8 @@ async def main() -> None:
         "LOG_LEVEL": "WARNING",
         "MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlflow.db",
         "PYTHONPATH": str(ROOT),
+        # The benchmark's clients all speak from 127.0.0.1: limits it cannot trip.
+        **GENEROUS_LIMITS,
     }
     deployment = Deployment(env, workdir)
     base_url = f"http://127.0.0.1:{port}"

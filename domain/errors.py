@@ -49,6 +49,10 @@ class Forbidden(DomainError):
 
 
 class RateLimited(DomainError):
-    """Too many requests; try again later."""
+    """Too many requests; try again in `retry_after` seconds."""
 
     code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
-from domain.model.accounts import Account, Principal, Role, User
+from domain.model.accounts import Account, Principal, Role, SessionFamily, User
 from domain.model.campaigns import Campaign, CampaignStatus, Discount, DiscountStatus
 from domain.model.datasets import Dataset, TableProfile
 from domain.model.experiments import Experiment, ProblemType
@@ -53,19 +53,35 @@ class TokenPair:
     refresh_token: str
 
 
+@dataclass(frozen=True, slots=True)
+class RefreshClaims:
+    """What a refresh token names: its user, its session family and its own id."""
+
+    user_id: str
+    account_id: str
+    session_id: str
+    token_id: str
+
+
 class TokenService(Protocol):
     """Issues and checks signed access and refresh tokens."""
 
-    def issue(self, user: User) -> TokenPair:
-        """A fresh access and refresh token for the user."""
+    refresh_ttl: timedelta
+
+    def new_token_id(self) -> str:
+        """A fresh unguessable refresh-token id."""
+        ...
+
+    def issue(self, user: User, session_id: str, refresh_token_id: str) -> TokenPair:
+        """An access token (with the user's token version) and a refresh token of a family."""
         ...
 
     def principal_from_access(self, token: str) -> Principal:
         """The caller an access token names; Unauthenticated if invalid or expired."""
         ...
 
-    def principal_from_refresh(self, token: str) -> Principal:
-        """The user a refresh token names; Unauthenticated if invalid or expired."""
+    def read_refresh(self, token: str) -> RefreshClaims:
+        """The claims of a refresh token; Unauthenticated if invalid or expired."""
         ...
 
 
@@ -133,13 +149,41 @@ class AccountRepository(Protocol):
 
 
 class UserRepository(Repository[User], Protocol):
-    async def get_by_email(self, email: str) -> User | None:
-        """Users sign in by e-mail before their account is known, so this is not scoped."""
+    async def with_email(self, email: str, limit: int) -> list[User]:
+        """Users with this e-mail in any account (one per account), most recently signed-in
+        first; users sign in before their account is known, so this is not scoped."""
+        ...
+
+    async def in_account_with_email(self, account_id: str, email: str) -> User | None: ...
+
+    async def record_login(self, account_id: str, user_id: str, at: datetime) -> None: ...
+
+    async def for_token(
+        self, account_id: str, user_id: str, session_id: str
+    ) -> tuple[User, bool] | None:
+        """The user and whether the session family is live, in one indexed lookup."""
+        ...
+
+    async def lock_owners(self, account_id: str) -> int:
+        """Lock the account's OWNER rows until commit and count them."""
         ...
 
     async def page(
         self, account_id: str, request: PageRequest, role: Role | None
     ) -> Page[User]: ...
+
+
+class SessionRepository(Protocol):
+    """Refresh-token session families."""
+
+    async def add(self, family: SessionFamily) -> None: ...
+    async def get(self, account_id: str, session_id: str) -> SessionFamily | None: ...
+
+    async def save_if_current(self, family: SessionFamily, expected_jti: str) -> bool:
+        """Save unless another request rotated the family first (then False)."""
+        ...
+
+    async def save(self, family: SessionFamily) -> None: ...
 
 
 class DatasetRepository(Repository[Dataset], Protocol):
@@ -225,6 +269,7 @@ class UnitOfWork(Protocol):
 
     accounts: AccountRepository
     users: UserRepository
+    sessions: SessionRepository
     datasets: DatasetRepository
     experiments: ExperimentRepository
     runs: RunRepository

@@ -26,6 +26,7 @@ from server.bootstrap import Container, build
 from server.config import Settings
 from server.graphiql import ASSETS_PATH, graphiql_assets, graphiql_page
 from server.http import GraphQLView
+from server.ratelimit import RateLimitMiddleware
 from server.schema import build_schema
 
 log = logging.getLogger("mlproject.http")
@@ -104,6 +105,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         await container.aclose()
 
     middleware = [Middleware(RequestLog)]
+    if container.ratelimits is not None:  # auth slice: generous limits before any work
+        middleware.append(
+            Middleware(
+                RateLimitMiddleware, limits=container.ratelimits, accounts=container.accounts
+            )
+        )
     if settings.cors_origins:
         middleware.append(
             Middleware(

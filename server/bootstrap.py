@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.ports import Clock, JobQueue, PasswordHasher, Trainer, UnitOfWorkFactory
-from domain.services.accounts import AccountService
+from domain.services.accounts import AccountPolicy, AccountService
 from domain.services.campaigns import CampaignService
 from domain.services.datasets import DatasetService
 from domain.services.execution import ExecutionPolicy, RunExecution, Sweeper
@@ -21,6 +21,7 @@ from domain.services.experiments import ExperimentService
 from domain.services.models import ModelService
 from domain.services.runs import RunService
 from server.adapters.artifacts.tables import LocalTableStore
+from server.adapters.auth.blocklist import common_passwords
 from server.adapters.auth.passwords import Argon2PasswordHasher
 from server.adapters.auth.tokens import JwtTokenService
 from server.adapters.clock import SystemClock
@@ -33,6 +34,7 @@ from server.adapters.jobs.arq import ArqJobQueue
 from server.adapters.jobs.inprocess import InProcessJobQueue
 from server.adapters.training.trainer import AutoMLModelStore, AutoMLTrainer
 from server.config import Settings
+from server.ratelimit import RateLimits, SubscriptionSlots
 
 
 @dataclass
@@ -54,6 +56,9 @@ class Container:
     execution: RunExecution
     sweeper: Sweeper
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # -- auth slice (issue 7) --
+    ratelimits: RateLimits | None = None
+    subscriptions: SubscriptionSlots = field(default_factory=lambda: SubscriptionSlots(20))
 
     @property
     def runs_in_process(self) -> bool:
@@ -121,12 +126,23 @@ def build(
         jobs = InProcessJobQueue(settings.worker_concurrency)
         jobs.bind(execution)
     closers.append(jobs.aclose)
+    if hasher is None:
+        argon2 = Argon2PasswordHasher(
+            threads=settings.password_hash_threads, queue=settings.password_hash_queue
+        )
+
+        async def close_hasher() -> None:
+            argon2.close()
+
+        closers.append(close_hasher)
+        hasher = argon2
+    policy_accounts = AccountPolicy(common_passwords(), settings.max_accounts_per_email)
     return Container(
         settings=settings,
         engine=engine,
         uow=uow,
         clock=clock,
-        accounts=AccountService(uow, clock, hasher or Argon2PasswordHasher(), tokens),
+        accounts=AccountService(uow, clock, hasher, tokens, policy_accounts),
         datasets=DatasetService(uow, clock, tables),
         experiments=ExperimentService(uow, clock, tables),
         runs=RunService(uow, clock, jobs, events),
@@ -137,4 +153,6 @@ def build(
         execution=execution,
         sweeper=Sweeper(uow, clock, jobs, events, policy),
         closers=closers,
+        ratelimits=RateLimits(settings),
+        subscriptions=SubscriptionSlots(settings.max_subscriptions_per_user),
     )

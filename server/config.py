@@ -52,6 +52,31 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate limit in the `limits` notation, e.g. `10/minute` or `100 per hour`."""
+    from limits import parse
+
+    raw = (env.get(name) or default).strip()
+    try:
+        parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must look like 10/minute or 100/hour, got {raw!r}") from exc
+    return raw
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or CIDR networks."""
+    import ipaddress
+
+    values = tuple(v.strip() for v in (env.get(name) or "").split(",") if v.strip())
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"{name} must list IP addresses or networks, got {value!r}") from exc
+    return values
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the server can be told; defaults give the embedded mode."""
@@ -84,6 +109,18 @@ class Settings:
     sweep_seconds: float = 5.0
     # graphiql slice: the in-browser IDE at GET /graphql (off in production unless asked for)
     graphiql: bool = True
+    # -- auth slice (issue 7): rate limits, passwords, sessions, WebSocket checks --------------
+    rate_limit_login_per_ip: str = "10/minute"
+    rate_limit_login_per_email: str = "5/minute"
+    rate_limit_signup_per_ip: str = "5/hour"
+    rate_limit_per_account: str = "600/minute"
+    rate_limit_per_ip: str = "1200/minute"
+    trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
+    password_hash_threads: int = 2
+    password_hash_queue: int = 32
+    max_accounts_per_email: int = 10
+    ws_auth_recheck_seconds: float = 5.0
+    max_subscriptions_per_user: int = 20
 
     @property
     def is_production(self) -> bool:
@@ -134,6 +171,18 @@ class Settings:
             sweep_seconds=_float(env, "SWEEP_SECONDS", 5.0, 0.1),
             # graphiql slice
             graphiql=_bool(env, "GRAPHIQL", not production),
+            # -- auth slice (issue 7) --
+            rate_limit_login_per_ip=_rate(env, "RATE_LIMIT_LOGIN_PER_IP", "10/minute"),
+            rate_limit_login_per_email=_rate(env, "RATE_LIMIT_LOGIN_PER_EMAIL", "5/minute"),
+            rate_limit_signup_per_ip=_rate(env, "RATE_LIMIT_SIGNUP_PER_IP", "5/hour"),
+            rate_limit_per_account=_rate(env, "RATE_LIMIT_PER_ACCOUNT", "600/minute"),
+            rate_limit_per_ip=_rate(env, "RATE_LIMIT_PER_IP", "1200/minute"),
+            trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
+            password_hash_threads=_int(env, "PASSWORD_HASH_THREADS", 2),
+            password_hash_queue=_int(env, "PASSWORD_HASH_QUEUE", 32, minimum=0),
+            max_accounts_per_email=_int(env, "MAX_ACCOUNTS_PER_EMAIL", 10),
+            ws_auth_recheck_seconds=_float(env, "WS_AUTH_RECHECK_SECONDS", 5.0, 0.1),
+            max_subscriptions_per_user=_int(env, "MAX_SUBSCRIPTIONS_PER_USER", 20),
         )
 
     def signing_key(self) -> str:

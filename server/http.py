@@ -26,6 +26,7 @@ from server.bootstrap import Container
 from server.graphiql import GraphiQLPage
 from server.schema import Schema
 from server.schema.context import Context
+from server.ws_auth import guard_socket
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -112,6 +113,7 @@ class GraphQLView(GraphQL[Context, None]):
         request_id = request.scope.get("state", {}).get("request_id")
         if request_id:
             context.request_id = request_id
+        await context.authenticate()
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -122,10 +124,12 @@ class GraphQLView(GraphQL[Context, None]):
         given = params.get("authorization") or params.get("Authorization")
         if given:
             context.authorization = str(given)
+        await context.authenticate()
         try:
             context.principal  # noqa: B018  (validates the token now)
         except DomainError as exc:
             raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from exc
+        guard_socket(context)  # closes the socket when the token expires or is revoked
         return UNSET
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,7 @@ from server.app import create_app
 from server.bootstrap import Container, build
 from server.config import Settings
 from server.migrate import upgrade_async
-from tests.support.api import Api
+from tests.support.api import GENEROUS_LIMIT_SETTINGS, GENEROUS_LIMITS, Api
 from tests.support.services import create_postgres_database, drop_postgres_database, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +52,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         artifacts_dir=data_dir / "artifacts",
         mlflow_tracking_uri=f"sqlite:///{data_dir}/mlflow.db",
         max_upload_bytes=UPLOAD_LIMIT_MB * 2**20,
+        ws_auth_recheck_seconds=1.0,
+        **GENEROUS_LIMIT_SETTINGS,  # type: ignore[arg-type]
     )
 
 
@@ -72,24 +75,28 @@ def server_env(settings: Settings, port: int) -> dict[str, str]:
         "MAX_UPLOAD_MB": str(UPLOAD_LIMIT_MB),
         "PORT": str(port),
         "LOG_LEVEL": "WARNING",
+        **GENEROUS_LIMITS,
+        "WS_AUTH_RECHECK_SECONDS": "1",
     }
 
 
-@pytest.fixture(scope="session")
-def server_process(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def running_server(
+    settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
     """A real `mlproject serve` process on a free port; yields its base URL."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    log_path = log_dir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
             cwd=ROOT,
-            env=server_env(settings, port),
+            env={**server_env(settings, port), **(extra_env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # a loaded CI machine can take a while to import
     while True:
         try:
             if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
@@ -100,13 +107,22 @@ def server_process(settings: Settings, tmp_path_factory: pytest.TempPathFactory)
             process.kill()
             raise RuntimeError(f"server did not start:\n{log_path.read_text()[-4000:]}")
         time.sleep(0.2)
-    yield base_url
-    process.terminate()
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+
+
+@pytest.fixture(scope="session")
+def server_process(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `mlproject serve` process on a free port; yields its base URL."""
+    with running_server(settings, tmp_path_factory.mktemp("server")) as base_url:
+        yield base_url
 
 
 @pytest_asyncio.fixture(scope="session", params=["inprocess", "process"])

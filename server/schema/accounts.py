@@ -1,12 +1,14 @@
-"""Accounts, users and authentication: me, signUp, login, refreshToken, addUser."""
+"""Accounts, users and sessions: me, signUp, login, refreshToken, logout, addUser, removeUser,
+changeUserRole."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 
 import strawberry
 
-from domain.errors import NotFound
+from domain.errors import NotFound, RateLimited
 from domain.model.accounts import Account, Role, User
 from domain.pagination import PageRequest
 from domain.services.accounts import Session
@@ -71,6 +73,7 @@ class AuthPayload:
     access_token: str
     refresh_token: str
     user: UserType
+    account_ids: strawberry.Private[tuple[str, ...]]
 
     @classmethod
     def of(cls, session: Session) -> AuthPayload:
@@ -78,7 +81,16 @@ class AuthPayload:
             access_token=session.tokens.access_token,
             refresh_token=session.tokens.refresh_token,
             user=UserType.of(session.user),
+            account_ids=session.account_ids or (session.user.account_id,),
         )
+
+    @strawberry.field(
+        description="Every account these credentials open, most recently used first; the "
+        "tokens are for the first. Log in with `accountId` to choose another."
+    )
+    async def accounts(self, info: Info) -> list[AccountType]:
+        found = await info.context.accounts.load_many(list(self.account_ids))
+        return [AccountType.of(account) for account in found if account is not None]
 
 
 @strawberry.input
@@ -92,6 +104,11 @@ class SignUpInput:
 class LoginInput:
     email: str
     password: str
+    account_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Which account to sign in to when one e-mail has several (default: the "
+        "most recently used one the password opens).",
+    )
 
 
 @strawberry.input
@@ -111,18 +128,70 @@ class AddUserPayload:
     user: UserType
 
 
+@strawberry.input
+class LogoutInput:
+    refresh_token: str
+
+
+@strawberry.type
+class LogoutPayload:
+    revoked: bool = strawberry.field(
+        description="The session (this refresh token and every token rotated from it, with "
+        "their access tokens) is signed out."
+    )
+
+
+@strawberry.input
+class RemoveUserInput:
+    user_id: strawberry.ID
+
+
+@strawberry.type
+class RemoveUserPayload:
+    user_id: strawberry.ID
+    revoked: bool = strawberry.field(description="The user's tokens stopped working.")
+
+
+@strawberry.input
+class ChangeUserRoleInput:
+    user_id: strawberry.ID
+    role: RoleEnum  # type: ignore[valid-type]
+
+
+@strawberry.type
+class ChangeUserRolePayload:
+    user: UserType
+    revoked: bool = strawberry.field(
+        description="Tokens issued before the change stopped working; the user refreshes them."
+    )
+
+
+async def _limited(info: Info, check: Awaitable[None]) -> None:
+    """Run a strict rate-limit check; when refused, the whole answer is a 429."""
+    try:
+        await check
+    except RateLimited as exc:
+        response = info.context.response
+        if response is not None:
+            response.status_code = 429
+            response.headers["Retry-After"] = str(exc.retry_after)
+        raise
+
+
 @strawberry.type
 class AccountQuery:
     @strawberry.field(description="The signed-in user.")
     async def me(self, info: Info) -> UserType:
-        user = await info.context.container.accounts.me(info.context.principal)
-        return UserType.of(user)
+        return UserType.of(info.context.user)  # loaded (and checked) by authentication
 
 
 @strawberry.type
 class AccountMutation:
     @strawberry.mutation(description="Open a new seller account; you become its OWNER.")
     async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
+        limits = info.context.container.ratelimits
+        if limits is not None:
+            await _limited(info, limits.check_sign_up(info.context.client_ip))
         session = await info.context.container.accounts.sign_up(
             input.account_name, input.email, input.password
         )
@@ -130,13 +199,44 @@ class AccountMutation:
 
     @strawberry.mutation(description="Exchange e-mail and password for tokens.")
     async def login(self, info: Info, input: LoginInput) -> AuthPayload:
-        session = await info.context.container.accounts.login(input.email, input.password)
+        limits = info.context.container.ratelimits
+        if limits is not None:
+            await _limited(info, limits.check_login(info.context.client_ip, input.email))
+        session = await info.context.container.accounts.login(
+            input.email, input.password, str(input.account_id) if input.account_id else None
+        )
         return AuthPayload.of(session)
 
     @strawberry.mutation(description="Exchange a refresh token for a new token pair.")
     async def refresh_token(self, info: Info, input: RefreshTokenInput) -> AuthPayload:
         session = await info.context.container.accounts.refresh(input.refresh_token)
         return AuthPayload.of(session)
+
+    @strawberry.mutation(
+        description="Sign out: revoke the session of this refresh token (every token rotated "
+        "from it, and their access tokens)."
+    )
+    async def logout(self, info: Info, input: LogoutInput) -> LogoutPayload:
+        revoked = await info.context.container.accounts.logout(input.refresh_token)
+        return LogoutPayload(revoked=revoked)
+
+    @strawberry.mutation(description="OWNER only: remove a user from your account, at once.")
+    async def remove_user(self, info: Info, input: RemoveUserInput) -> RemoveUserPayload:
+        user = await info.context.container.accounts.remove_user(
+            info.context.principal, str(input.user_id)
+        )
+        return RemoveUserPayload(user_id=strawberry.ID(user.id), revoked=True)
+
+    @strawberry.mutation(
+        description="OWNER only: change a user's role; their old tokens stop working at once."
+    )
+    async def change_user_role(
+        self, info: Info, input: ChangeUserRoleInput
+    ) -> ChangeUserRolePayload:
+        user = await info.context.container.accounts.change_user_role(
+            info.context.principal, str(input.user_id), input.role
+        )
+        return ChangeUserRolePayload(user=UserType.of(user), revoked=True)
 
     @strawberry.mutation(description="OWNER only: add a user to your account.")
     async def add_user(self, info: Info, input: AddUserInput) -> AddUserPayload:

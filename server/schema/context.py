@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
-from domain.errors import Unauthenticated
-from domain.model.accounts import Account, Principal
+from domain.errors import DomainError, Unauthenticated
+from domain.model.accounts import Account, Principal, User
 
 if TYPE_CHECKING:
     from server.bootstrap import Container
@@ -28,15 +28,52 @@ class Context:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     connection_params: dict[str, Any] | None = None  # WebSocket connection_init payload
     _principal: Principal | None = None
+    _user: User | None = None
+    _auth_error: DomainError | None = None
     _loaders: Loaders | None = None
     _accounts: DataLoader[str, Account | None] | None = None
+
+    async def authenticate(self) -> None:
+        """Check the bearer token once per request (or WebSocket): signature, expiry, and
+        against the database the user, their token version and their session. A failure is
+        kept and raised only when a resolver needs the caller (signUp and login do not)."""
+        self._principal = self._user = self._auth_error = None
+        if not self.authorization:
+            return
+        try:
+            token = bearer_token(self.authorization)
+            self._principal, self._user = await self.container.accounts.authenticate_user(token)
+        except DomainError as exc:
+            self._auth_error = exc
 
     @property
     def principal(self) -> Principal:
         """The authenticated caller; Unauthenticated when the token is missing or bad."""
         if self._principal is None:
-            self._principal = self.container.accounts.authenticate(bearer_token(self.authorization))
+            if self._auth_error is not None:
+                raise type(self._auth_error)(self._auth_error.message, self._auth_error.field)
+            bearer_token(self.authorization)  # raises: no or malformed header
+            raise Unauthenticated("Sign in first.")  # authenticate() was not awaited
         return self._principal
+
+    @property
+    def user(self) -> User:
+        """The caller's user row, as loaded by authentication (no second query)."""
+        self.principal  # noqa: B018  (raises when not authenticated)
+        assert self._user is not None
+        return self._user
+
+    @property
+    def client_ip(self) -> str:
+        """The caller's address, as the rate-limit middleware resolved it."""
+        scope = getattr(self.request, "scope", None) or {}
+        known = (scope.get("state") or {}).get("client_ip")
+        if known:
+            return str(known)
+        from server.ratelimit import client_ip
+
+        limits = self.container.ratelimits
+        return client_ip(scope, limits.proxies if limits else ())
 
     @property
     def accounts(self) -> DataLoader[str, Account | None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from domain.errors import DomainError
+from domain.errors import DomainError, RateLimited
 from graphql import GraphQLError
 
 log = logging.getLogger("mlproject.graphql")
@@ -35,6 +35,8 @@ def shape_error(error: GraphQLError, request_id: str) -> None:
         error.extensions = {"code": original.code}
         if original.field:
             error.extensions["field"] = original.field
+        if isinstance(original, RateLimited):
+            error.extensions["retryAfter"] = original.retry_after
     elif kind == "request":
         error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
     else:

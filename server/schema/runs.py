@@ -397,25 +397,31 @@ class RunSubscription:
     async def run_events(
         self, info: Info, run_id: strawberry.ID, after_seq: int | None = None
     ) -> AsyncGenerator[RunEventGql, None]:
-        events = info.context.container.runs.follow(info.context.principal, str(run_id), after_seq)
-        try:
-            async for event in events:
-                yield RunEventGql.of(event)
-        finally:
-            await events.aclose()
+        slots = info.context.container.subscriptions
+        async with slots.hold(info.context.principal.user_id):  # per-user cap, all sockets
+            events = info.context.container.runs.follow(
+                info.context.principal, str(run_id), after_seq
+            )
+            try:
+                async for event in events:
+                    yield RunEventGql.of(event)
+            finally:
+                await events.aclose()
 
     @strawberry.subscription(description="Runs (of one experiment, if given) as they change.")
     async def run_updates(
         self, info: Info, experiment_id: strawberry.ID | None = None
     ) -> AsyncGenerator[RunType, None]:
-        updates = info.context.container.runs.updates(
-            info.context.principal, str(experiment_id) if experiment_id else None
-        )
-        try:
-            async for run in updates:
-                yield RunType.of(run)
-        finally:
-            await updates.aclose()
+        slots = info.context.container.subscriptions
+        async with slots.hold(info.context.principal.user_id):  # per-user cap, all sockets
+            updates = info.context.container.runs.updates(
+                info.context.principal, str(experiment_id) if experiment_id else None
+            )
+            try:
+                async for run in updates:
+                    yield RunType.of(run)
+            finally:
+                await updates.aclose()
 
 
 from server.schema.experiments import ExperimentType  # noqa: E402  (mutual references)

@@ -80,8 +80,9 @@ async def test_experiment_page_with_dataset_and_runs_costs_constant_sql(
             assert {e["node"]["dataset"]["name"] for e in page["edges"]} == {"d0", "d1"}
             counts[size] = len(statements)
         assert counts[5] == counts[50], counts
-        # experiments: count + page; datasets; runs: counts + pages; production models
-        assert counts[50] == 6, counts
+        # the caller's token check (user, token version, session: one lookup); experiments:
+        # count + page; datasets; runs: counts + pages; production models
+        assert counts[50] == 7, counts
 
 
 async def test_me_costs_one_statement(settings: Settings, container: Container) -> None:

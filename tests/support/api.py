@@ -12,6 +12,17 @@ import httpx
 
 OPERATIONS_DIR = Path(__file__).resolve().parents[2] / "graphql" / "operations"
 
+# The suite signs up and logs in many times a second from 127.0.0.1: test servers get generous
+# rate limits (tests of the limits themselves set strict ones).
+GENEROUS_LIMITS = {
+    "RATE_LIMIT_LOGIN_PER_IP": "100000/minute",
+    "RATE_LIMIT_LOGIN_PER_EMAIL": "100000/minute",
+    "RATE_LIMIT_SIGNUP_PER_IP": "100000/minute",
+    "RATE_LIMIT_PER_ACCOUNT": "100000/minute",
+    "RATE_LIMIT_PER_IP": "100000/minute",
+}
+GENEROUS_LIMIT_SETTINGS = {name.lower(): value for name, value in GENEROUS_LIMITS.items()}
+
 SALES_CSV = (
     b"date,listing_id,category,price,promo,units_sold,revenue\n"
     b"2026-01-01,MLB100,phones,1999.9,true,12,23998.8\n"

@@ -1,22 +1,31 @@
-"""JWT access and refresh tokens (PyJWT, HS256)."""
+"""JWT access and refresh tokens (PyJWT, HS256).
+
+An access token carries the user's role, token version (`ver`) and session family (`sid`);
+the server checks both against the database on every request. A refresh token names its
+session family and its own id (`jti`): only the family's newest refresh token is accepted.
+"""
 
 from __future__ import annotations
 
+import secrets
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
 from domain.errors import Unauthenticated
 from domain.model.accounts import Principal, Role, User
-from domain.ports import Clock, TokenPair
+from domain.ports import Clock, RefreshClaims, TokenPair
 
 ISSUER = "mlproject"
 ALGORITHM = "HS256"
+_ACCESS_CLAIMS = ["exp", "iat", "sub", "acc", "typ", "role", "ver", "sid"]
+_REFRESH_CLAIMS = ["exp", "iat", "sub", "acc", "typ", "sid", "jti"]
 
 
 class JwtTokenService:
-    """Short-lived access tokens carry the role; refresh tokens only name the user."""
+    """Short-lived access tokens carry the role; refresh tokens name a session family."""
 
     def __init__(
         self,
@@ -28,45 +37,68 @@ class JwtTokenService:
         self._secret = secret
         self._clock = clock
         self._access_ttl = access_ttl
-        self._refresh_ttl = refresh_ttl
+        self.refresh_ttl = refresh_ttl
 
-    def issue(self, user: User) -> TokenPair:
+    def new_token_id(self) -> str:
+        return secrets.token_urlsafe(24)
+
+    def issue(self, user: User, session_id: str, refresh_token_id: str) -> TokenPair:
+        common = {"sub": user.id, "acc": user.account_id, "sid": session_id}
+        access = {
+            **common,
+            "role": user.role.value,
+            "ver": user.token_version,
+            "jti": uuid.uuid4().hex,
+        }
+        refresh = {**common, "jti": refresh_token_id}
         return TokenPair(
-            access_token=self._encode(user, "access", self._access_ttl),
-            refresh_token=self._encode(user, "refresh", self._refresh_ttl),
+            access_token=self._encode(access, "access", self._access_ttl),
+            refresh_token=self._encode(refresh, "refresh", self.refresh_ttl),
         )
 
     def principal_from_access(self, token: str) -> Principal:
-        return self._decode(token, "access")
+        claims = self._decode(token, "access", _ACCESS_CLAIMS)
+        try:
+            role = Role(claims["role"])
+        except ValueError as exc:
+            raise Unauthenticated("The token names an unknown role.") from exc
+        return Principal(
+            user_id=str(claims["sub"]),
+            account_id=str(claims["acc"]),
+            role=role,
+            token_version=int(claims["ver"]),
+            session_id=str(claims["sid"]),
+            expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+        )
 
-    def principal_from_refresh(self, token: str) -> Principal:
-        return self._decode(token, "refresh")
+    def read_refresh(self, token: str) -> RefreshClaims:
+        claims = self._decode(token, "refresh", _REFRESH_CLAIMS)
+        return RefreshClaims(
+            user_id=str(claims["sub"]),
+            account_id=str(claims["acc"]),
+            session_id=str(claims["sid"]),
+            token_id=str(claims["jti"]),
+        )
 
-    def _encode(self, user: User, kind: str, ttl: timedelta) -> str:
+    def _encode(self, claims: dict[str, Any], kind: str, ttl: timedelta) -> str:
         now = self._clock.now()
         claims = {
+            **claims,
             "iss": ISSUER,
-            "sub": user.id,
-            "acc": user.account_id,
-            "role": user.role.value,
             "typ": kind,
             "iat": int(now.timestamp()),
             "exp": int((now + ttl).timestamp()),
-            "jti": uuid.uuid4().hex,
         }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
-    def _decode(self, token: str, kind: str) -> Principal:
+    def _decode(self, token: str, kind: str, required: list[str]) -> dict[str, Any]:
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 self._secret,
                 algorithms=[ALGORITHM],
                 issuer=ISSUER,
-                options={
-                    "require": ["exp", "iat", "sub", "acc", "typ", "role"],
-                    "verify_iat": False,
-                },
+                options={"require": ["exp", "iat", "typ"], "verify_iat": False},
                 leeway=10,
             )
         except jwt.ExpiredSignatureError as exc:
@@ -75,8 +107,7 @@ class JwtTokenService:
             raise Unauthenticated(f"The {kind} token is not valid.") from exc
         if claims["typ"] != kind:
             raise Unauthenticated(f"Expected an {kind} token, got a {claims['typ']} token.")
-        try:
-            role = Role(claims["role"])
-        except ValueError as exc:
-            raise Unauthenticated("The token names an unknown role.") from exc
-        return Principal(user_id=str(claims["sub"]), account_id=str(claims["acc"]), role=role)
+        if any(name not in claims for name in required):
+            # Issued before sessions existed (or forged): the holder must sign in again.
+            raise Unauthenticated(f"The {kind} token is from an older version; sign in again.")
+        return claims

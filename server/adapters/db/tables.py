@@ -68,13 +68,35 @@ class AccountRow(Base):
 
 class UserRow(Base):
     __tablename__ = "users"
-    __table_args__ = (Index("ix_users_account_created", "account_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_users_account_created", "account_id", "created_at", "id"),
+        # E-mails are unique per account; one address may own several accounts.
+        UniqueConstraint("account_id", "email", name="uq_users_account_email"),
+        Index("ix_users_email", "email"),
+    )
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
+    token_version: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_login_at: Mapped[datetime | None]
+
+
+class SessionRow(Base):
+    """A refresh-token session family: only `current_jti` may be exchanged."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_user", "user_id"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
+    current_jti: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
 
 
 class DatasetRow(Base):

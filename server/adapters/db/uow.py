@@ -10,7 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.errors import Conflict
-from server.adapters.db.accounts import SqlAccountRepository, SqlUserRepository
+from server.adapters.db.accounts import (
+    SqlAccountRepository,
+    SqlSessionRepository,
+    SqlUserRepository,
+)
 from server.adapters.db.campaigns import SqlCampaignRepository, SqlDiscountRepository
 from server.adapters.db.datasets import SqlDatasetRepository
 from server.adapters.db.experiments import SqlExperimentRepository
@@ -34,6 +38,7 @@ class SqlUnitOfWork:
         self.session = self._sessions()
         self.accounts = SqlAccountRepository(self.session)
         self.users = SqlUserRepository(self.session)
+        self.sessions = SqlSessionRepository(self.session)
         self.datasets = SqlDatasetRepository(self.session)
         self.experiments = SqlExperimentRepository(self.session)
         self.runs = SqlRunRepository(self.session)

@@ -20,7 +20,7 @@ import redis
 
 from server.config import Settings
 from server.migrate import upgrade
-from tests.support.api import Api
+from tests.support.api import GENEROUS_LIMITS, Api
 from tests.support.services import (
     IN_CI,
     create_postgres_database,
@@ -122,6 +122,7 @@ async def stack(
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
         **TIMINGS,
+        **GENEROUS_LIMITS,
         "DATA_DIR": str(root / "data"),
         "SECRET_KEY": SECRET,
         "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db",
