@@ -27,6 +27,7 @@ from server.config import Settings
 from server.graphiql import graphiql_page
 from server.http import GraphQLView
 from server.schema import build_schema
+from server.uploads import UploadGuard
 
 log = logging.getLogger("mlproject.http")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -109,12 +110,17 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type", "x-request-id"],
+                allow_headers=[
+                    "authorization",
+                    "content-type",
+                    "x-request-id",
+                    "graphql-require-preflight",
+                ],
             )
         )
     app = Starlette(
         routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
+            Route("/graphql", UploadGuard(view, container), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
             Route("/health/live", live),
             Route("/health/ready", ready),

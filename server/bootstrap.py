@@ -20,6 +20,7 @@ from domain.services.execution import ExecutionPolicy, RunExecution, Sweeper
 from domain.services.experiments import ExperimentService
 from domain.services.models import ModelService
 from domain.services.runs import RunService
+from server.adapters.artifacts.runs import RunFileStore
 from server.adapters.artifacts.tables import LocalTableStore
 from server.adapters.auth.passwords import Argon2PasswordHasher
 from server.adapters.auth.tokens import JwtTokenService
@@ -100,6 +101,7 @@ def build(
             settings.artifacts_dir,
             settings.mlflow_tracking_uri,
             settings.worker_concurrency,
+            tracking_artifacts_root=settings.mlflow_artifacts_dir,
         )
 
         async def close_trainer() -> None:
@@ -128,7 +130,9 @@ def build(
         clock=clock,
         accounts=AccountService(uow, clock, hasher or Argon2PasswordHasher(), tokens),
         datasets=DatasetService(uow, clock, tables),
-        experiments=ExperimentService(uow, clock, tables),
+        experiments=ExperimentService(
+            uow, clock, tables, RunFileStore(settings.artifacts_dir, settings.mlflow_tracking_uri)
+        ),
         runs=RunService(uow, clock, jobs, events),
         models=ModelService(uow, AutoMLModelStore(settings.artifacts_dir)),
         campaigns=CampaignService(uow, clock),

@@ -82,6 +82,8 @@ class Settings:
     heartbeat_timeout_seconds: float = 30.0
     max_run_attempts: int = 3
     sweep_seconds: float = 5.0
+    # uploads slice: where MLflow keeps artifacts (models) when it is not a tracking server
+    mlflow_artifacts_dir: Path = Path(DEFAULT_DATA_DIR) / "mlflow-artifacts"
 
     @property
     def is_production(self) -> bool:
@@ -130,6 +132,10 @@ class Settings:
             heartbeat_timeout_seconds=_float(env, "HEARTBEAT_TIMEOUT_SECONDS", 30.0, 0.5),
             max_run_attempts=_int(env, "MAX_RUN_ATTEMPTS", 3),
             sweep_seconds=_float(env, "SWEEP_SECONDS", 5.0, 0.1),
+            # uploads slice
+            mlflow_artifacts_dir=Path(
+                env.get("MLFLOW_ARTIFACTS_DIR") or data_dir / "mlflow-artifacts"
+            ),
         )
 
     def signing_key(self) -> str:
@@ -139,7 +145,7 @@ class Settings:
         path = self.data_dir / "secret_key"
         if path.exists():
             return path.read_text().strip()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:

@@ -25,6 +25,7 @@ from domain.errors import DomainError
 from server.bootstrap import Container
 from server.schema import Schema
 from server.schema.context import Context
+from server.uploads import parsed_multipart
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -115,6 +116,10 @@ class GraphQLView(GraphQL[Context, None]):
         except DomainError as exc:
             raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from exc
         return UNSET
+
+    async def parse_multipart(self, request: Any) -> dict[str, Any]:  # type: ignore[override]
+        # Read, size-checked and parsed before this view runs: see server/uploads.py.
+        return parsed_multipart()  # type: ignore[return-value]
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)
