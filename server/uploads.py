@@ -5,9 +5,9 @@
 1. CSRF: a request a browser can send cross-site without a preflight (no Content-Type, or
    multipart/form-data, text/plain, application/x-www-form-urlencoded) must carry
    `Authorization` or `GraphQL-Require-Preflight` (Apollo's rule, renamed); else 400.
-2. For multipart only, before one body byte is read: a declared Content-Length over the upload
-   limit (plus a small allowance for the other parts) is 413; the bearer token must be valid
-   (401 UNAUTHENTICATED) and allowed to write (403 FORBIDDEN).
+2. For multipart only, before one body byte is read: the bearer token must be valid
+   (401 UNAUTHENTICATED) and allowed to write (403 FORBIDDEN); a declared Content-Length over
+   the upload limit (plus a small allowance for the other parts) is 413.
 3. The body is parsed as it streams in, with Starlette's multipart parser (python-multipart
    underneath) fed through a byte cap, so a chunked body without Content-Length stops at the
    limit too. `operations` and `map` are checked (coded 400s, never a 500) and the files are
@@ -93,8 +93,8 @@ class UploadGuard:
     async def _multipart(
         self, scope: Scope, receive: Receive, send: Send, headers: Headers
     ) -> None:
-        self._check_declared_length(headers)
         await self._authenticate(headers)
+        self._check_declared_length(headers)
         form: FormData | None = None
         try:
             try:
