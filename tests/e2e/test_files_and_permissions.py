@@ -8,6 +8,7 @@ MLFLOW_TRACKING_URI), on SQLite and PostgreSQL. The tests in this module run in 
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest_asyncio
 from mlflow.entities import ViewType
 from mlflow.tracking import MlflowClient
 
-from tests.e2e.runs.helpers import start_run, wait_for
+from tests.e2e.runs.helpers import run_state, start_run, wait_for
 from tests.support import served as own_server
 from tests.support.api import Api, Seller
 from tests.support.served import Served
@@ -73,6 +74,15 @@ async def trained(api: Api, seller: Seller, max_trials: int = 2) -> tuple[str, d
     return experiment["id"], await wait_for(api, seller, run["id"], {"SUCCEEDED"}, within=240)
 
 
+async def first_trial(api: Api, seller: Seller, run_id: str) -> None:
+    for _ in range(1200):
+        run = await run_state(api, seller, run_id)
+        if run["trials"]["totalCount"] >= 1 or run["status"] not in {"QUEUED", "RUNNING"}:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no trial finished: {run}")
+
+
 async def test_a_run_writes_nothing_in_the_working_directory(served: Served, api: Api) -> None:
     seller = await api.sign_up()
     _, run = await trained(api, seller)
@@ -123,8 +133,13 @@ async def test_deleting_a_run_removes_its_files_and_a_live_run_is_refused(
         seller.token,
     )
     assert refused["extensions"]["code"] == "CONFLICT"
+    await first_trial(api, seller, live["id"])
     await api.op("CancelRun", {"input": {"id": live["id"]}}, seller.token)
-    await wait_for(api, seller, live["id"], {"CANCELED", "SUCCEEDED", "FAILED"}, within=240)
+    canceled = await wait_for(api, seller, live["id"], {"CANCELED"}, within=240)
+    assert canceled["model"] is None
+    # Canceled after a trial: the engine saved its best so far, which no model row points to.
+    assert [p for p in model_files(served, seller) if p.name.startswith(live["id"])]
+    assert tracked_runs(served, live["id"])
     for run_id in (live["id"], finished["id"]):
         gone = await api.op("DeleteRun", {"input": {"id": run_id}}, seller.token)
         assert gone["deleteRun"]["id"] == run_id
