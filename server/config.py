@@ -82,12 +82,15 @@ class Settings:
     heartbeat_timeout_seconds: float = 30.0
     max_run_attempts: int = 3
     sweep_seconds: float = 5.0
-    # uploads slice: where MLflow keeps artifacts (models) when it is not a tracking server
-    mlflow_artifacts_dir: Path = Path(DEFAULT_DATA_DIR) / "mlflow-artifacts"
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def mlflow_artifacts_dir(self) -> Path:
+        """Where new MLflow experiments keep artifacts, unless MLflow is a tracking server."""
+        return self.data_dir / "mlflow-artifacts"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -132,10 +135,6 @@ class Settings:
             heartbeat_timeout_seconds=_float(env, "HEARTBEAT_TIMEOUT_SECONDS", 30.0, 0.5),
             max_run_attempts=_int(env, "MAX_RUN_ATTEMPTS", 3),
             sweep_seconds=_float(env, "SWEEP_SECONDS", 5.0, 0.1),
-            # uploads slice
-            mlflow_artifacts_dir=Path(
-                env.get("MLFLOW_ARTIFACTS_DIR") or data_dir / "mlflow-artifacts"
-            ),
         )
 
     def signing_key(self) -> str:
