@@ -86,6 +86,10 @@ class UploadGuard:
                 return
             await self._multipart(scope, receive, send, headers)
         except UploadRefused as refused:
+            log.info(
+                "upload.refused",
+                extra={"status": refused.status, "code": refused.code, "reason": refused.message},
+            )
             await _refusal(refused, headers)(scope, receive, send)
         except ClientDisconnect:
             log.info("upload.disconnected", extra={"path": scope.get("path")})
