@@ -12,7 +12,7 @@ from automl.forecasting import ForecastModel
 from automl.persistence import Predictor, load_model, save_model
 from automl.results import AutoMLResult, EnsembleInfo, TrialResult
 from automl.supervised import TrainingFailed
-from automl.tracking import AutoMLTracker, create_tracker
+from automl.tracking import AutoMLTracker, create_tracker, delete_tracked_runs
 from automl.tuning import HyperparameterTuner, TuningResult
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "TrialResult",
     "TuningResult",
     "create_tracker",
+    "delete_tracked_runs",
     "load_model",
     "run_automl",
     "save_model",

@@ -4,6 +4,10 @@ model logged with its flavour and input signature.
 Tracking never loses a result: any MLflow failure is logged and reported in
 ``result.tracking_error``. ``tracking_uri=None`` uses MLflow's own resolution
 (``MLFLOW_TRACKING_URI``, else its local default).
+
+``artifact_root`` decides where a new MLflow experiment keeps its artifacts (models). Without
+it MLflow uses ``./mlruns`` of whatever directory the process started in; a tracking server
+(``http(s)://``) decides for itself, so the root is not used there.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import logging
 import math
 import threading
 import time
+import uuid
+from pathlib import Path
 from typing import Any
 
 from automl.results import AutoMLResult
@@ -37,11 +43,16 @@ class AutoMLTracker:
     """Logs AutoML runs to one MLflow experiment."""
 
     def __init__(
-        self, experiment_name: str, tracking_uri: str | None = None, log_models: bool = True
+        self,
+        experiment_name: str,
+        tracking_uri: str | None = None,
+        log_models: bool = True,
+        artifact_root: str | Path | None = None,
     ) -> None:
         self.experiment_name = experiment_name
         self.tracking_uri = tracking_uri
         self.log_models = log_models
+        self.artifact_root = artifact_root
 
     def _client(self) -> Any:
         from mlflow.tracking import MlflowClient
@@ -52,7 +63,16 @@ class AutoMLTracker:
         found = client.get_experiment_by_name(self.experiment_name)
         if found is not None:
             return found.experiment_id
-        return client.create_experiment(self.experiment_name)
+        return client.create_experiment(
+            self.experiment_name, artifact_location=self._artifact_location()
+        )
+
+    def _artifact_location(self) -> str | None:
+        if self.artifact_root is None or _is_tracking_server(self.tracking_uri):
+            return None
+        root = Path(self.artifact_root).resolve()
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return (root / uuid.uuid4().hex).as_uri()
 
     def track(self, result: AutoMLResult, dataset_info: dict[str, Any] | None = None) -> str | None:
         """Log ``result``; sets ``result.mlflow_run_id`` or ``result.tracking_error``."""
@@ -189,7 +209,82 @@ class AutoMLTracker:
 
 
 def create_tracker(
-    experiment_name: str, tracking_uri: str | None = None, log_models: bool = True
+    experiment_name: str,
+    tracking_uri: str | None = None,
+    log_models: bool = True,
+    artifact_root: str | Path | None = None,
 ) -> AutoMLTracker:
     """A tracker logging to MLflow experiment ``experiment_name`` (created when missing)."""
-    return AutoMLTracker(experiment_name, tracking_uri, log_models)
+    return AutoMLTracker(experiment_name, tracking_uri, log_models, artifact_root)
+
+
+def delete_tracked_runs(
+    source_run_ids: list[str], tracking_uri: str | None = None, experiment_prefix: str = ""
+) -> int:
+    """Delete the MLflow runs logged for the given engine runs (``dataset_info["run_id"]``),
+    in experiments whose name starts with ``experiment_prefix``: their trial runs too, the
+    models logged from them, and all their artifacts. Returns how many runs were deleted."""
+    from mlflow.entities import ViewType
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    escaped = experiment_prefix.replace("'", "''")
+    experiment_ids: list[str] = []
+    token = None
+    while True:
+        page = client.search_experiments(
+            view_type=ViewType.ALL, filter_string=f"name LIKE '{escaped}%'", page_token=token
+        )
+        experiment_ids += [e.experiment_id for e in page]
+        token = page.token
+        if not token:
+            break
+    deleted = 0
+    for source in source_run_ids:
+        if not experiment_ids:
+            break
+        parents = client.search_runs(
+            experiment_ids,
+            filter_string=f"params.`dataset.run_id` = '{source.replace(chr(39), '')}'",
+            run_view_type=ViewType.ALL,
+        )
+        for parent in parents:
+            deleted += _delete_tracked_run(client, parent)
+    return deleted
+
+
+def _delete_tracked_run(client: Any, run: Any) -> int:
+    from mlflow.entities import ViewType
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    run_id = run.info.run_id
+    experiment_id = run.info.experiment_id
+    children = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{run_id}'",
+        run_view_type=ViewType.ALL,
+        max_results=50_000,
+    )
+    models = client.search_logged_models(
+        experiment_ids=[experiment_id], filter_string=f"source_run_id = '{run_id}'"
+    )
+    for model in models:
+        get_artifact_repository(_owning_folder(model.artifact_location)).delete_artifacts()
+        client.delete_logged_model(model.model_id)
+    for tracked in [run, *children]:
+        get_artifact_repository(_owning_folder(tracked.info.artifact_uri)).delete_artifacts()
+        client.delete_run(tracked.info.run_id)
+    return 1 + len(children)
+
+
+def _owning_folder(artifact_uri: str) -> str:
+    """MLflow keeps artifacts in `<run or model folder>/artifacts`: remove the whole folder."""
+    return artifact_uri.removesuffix("/").removesuffix("/artifacts")
+
+
+def _is_tracking_server(tracking_uri: str | None) -> bool:
+    return bool(tracking_uri) and str(tracking_uri).split(":", 1)[0] in {
+        "http",
+        "https",
+        "databricks",
+    }

@@ -99,6 +99,14 @@ class TableStore(Protocol):
         ...
 
 
+class RunFiles(Protocol):
+    """What runs leave outside the database: model files of every attempt, MLflow runs."""
+
+    async def delete_run_files(self, account_id: str, run_ids: Sequence[str]) -> None:
+        """Remove every file of these runs (after their rows are gone); never raises."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ExperimentFilter:
     dataset_id: str | None = None
@@ -211,7 +219,9 @@ class RunRepository(Repository[Run], Protocol):
 
     async def count_active(self, account_id: str, experiment_id: str) -> int: ...
 
-    async def delete_for_experiment(self, account_id: str, experiment_id: str) -> None: ...
+    async def delete_for_experiment(self, account_id: str, experiment_id: str) -> list[str]:
+        """Delete the experiment's runs; returns their ids (their files are removed next)."""
+        ...
 
     async def find(self, run_id: str) -> Run | None:
         """Unscoped: for workers and the sweeper, which act for no caller."""
@@ -241,6 +251,10 @@ class ModelRepository(Repository[Model], Protocol):
 
     async def delete_for_experiment(self, account_id: str, experiment_id: str) -> list[str]:
         """Delete the experiment's models; returns their artifact keys (files to remove)."""
+        ...
+
+    async def delete_for_run(self, account_id: str, run_id: str) -> list[str]:
+        """Delete the run's model; returns its artifact keys (files to remove)."""
         ...
 
 

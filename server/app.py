@@ -28,6 +28,7 @@ from server.graphiql import ASSETS_PATH, graphiql_assets, graphiql_page
 from server.http import GraphQLView
 from server.ratelimit import RateLimitMiddleware
 from server.schema import build_schema
+from server.uploads import UploadGuard
 
 log = logging.getLogger("mlproject.http")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -117,11 +118,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type", "x-request-id"],
+                allow_headers=[
+                    "authorization",
+                    "content-type",
+                    "x-request-id",
+                    "graphql-require-preflight",
+                ],
             )
         )
     routes: list[BaseRoute] = [
-        Route("/graphql", view, methods=["GET", "POST"]),
+        Route("/graphql", UploadGuard(view, container), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
         Route("/health/live", live),
         Route("/health/ready", ready),

@@ -20,6 +20,7 @@ from domain.services.execution import ExecutionPolicy, RunExecution, Sweeper
 from domain.services.experiments import ExperimentService
 from domain.services.models import ModelService
 from domain.services.runs import RunService
+from server.adapters.artifacts.runs import RunFileStore
 from server.adapters.artifacts.tables import LocalTableStore
 from server.adapters.auth.blocklist import common_passwords
 from server.adapters.auth.passwords import Argon2PasswordHasher
@@ -105,6 +106,7 @@ def build(
             settings.artifacts_dir,
             settings.mlflow_tracking_uri,
             settings.worker_concurrency,
+            tracking_artifacts_root=settings.mlflow_artifacts_dir,
         )
 
         async def close_trainer() -> None:
@@ -144,7 +146,9 @@ def build(
         clock=clock,
         accounts=AccountService(uow, clock, hasher, tokens, policy_accounts),
         datasets=DatasetService(uow, clock, tables),
-        experiments=ExperimentService(uow, clock, tables),
+        experiments=ExperimentService(
+            uow, clock, tables, RunFileStore(settings.artifacts_dir, settings.mlflow_tracking_uri)
+        ),
         runs=RunService(uow, clock, jobs, events),
         models=ModelService(uow, AutoMLModelStore(settings.artifacts_dir)),
         campaigns=CampaignService(uow, clock),

@@ -9,6 +9,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from server.adapters.artifacts.private import keep_new_files_private
 from server.config import ConfigError, Settings
 from server.logging_setup import configure_logging
 
@@ -118,6 +119,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    keep_new_files_private()  # data files 0600, folders 0700 (server/adapters/artifacts)
     try:
         settings = Settings.from_env()
         configure_logging(settings.log_level)

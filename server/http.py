@@ -26,6 +26,7 @@ from server.bootstrap import Container
 from server.graphiql import GraphiQLPage
 from server.schema import Schema
 from server.schema.context import Context
+from server.uploads import parsed_multipart
 from server.ws_auth import guard_socket
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -131,6 +132,10 @@ class GraphQLView(GraphQL[Context, None]):
             raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from exc
         guard_socket(context)  # closes the socket when the token expires or is revoked
         return UNSET
+
+    async def parse_multipart(self, request: Any) -> dict[str, Any]:  # type: ignore[override]
+        # Read, size-checked and parsed before this view runs: see server/uploads.py.
+        return parsed_multipart()  # type: ignore[return-value]
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)

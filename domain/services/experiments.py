@@ -7,17 +7,32 @@ from collections.abc import Sequence
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.model.accounts import Principal
 from domain.model.experiments import Experiment, ProblemType
+from domain.model.runs import ModelStage
 from domain.pagination import Page, PageRequest
-from domain.ports import Clock, ExperimentFilter, TableStore, UnitOfWork, UnitOfWorkFactory
+from domain.ports import (
+    Clock,
+    ExperimentFilter,
+    RunFiles,
+    TableStore,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 
 
 class ExperimentService:
     """Experiments of an account."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, files: TableStore) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        files: TableStore,
+        run_files: RunFiles | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._files = files
+        self._run_files = run_files
 
     async def create(
         self,
@@ -89,12 +104,41 @@ class ExperimentService:
                     f"The experiment has {active} active run(s); cancel them before deleting."
                 )
             artifacts = await uow.models.delete_for_experiment(principal.account_id, experiment_id)
-            await uow.runs.delete_for_experiment(principal.account_id, experiment_id)
+            run_ids = await uow.runs.delete_for_experiment(principal.account_id, experiment_id)
             await uow.experiments.delete(principal.account_id, experiment_id)
             await uow.commit()
         for key in artifacts:  # files go once the rows are gone for good
             await self._files.delete(key)
+        if self._run_files is not None:  # every attempt's model file, MLflow runs
+            await self._run_files.delete_run_files(principal.account_id, run_ids)
         return experiment_id
+
+    async def delete_run(self, principal: Principal, run_id: str) -> str:
+        """Delete a finished run with its trials, events, model and files; refuse while it is
+        live, or while its model serves in PRODUCTION."""
+        principal.require_write()
+        async with self._uow() as uow:
+            run = await uow.runs.get(principal.account_id, run_id)
+            if run is None:
+                raise NotFound.of("Run", run_id)
+            if not run.status.is_terminal:
+                raise Conflict(
+                    f"The run is {run.status.value}; cancel it and wait for it to end first.",
+                    "id",
+                )
+            model = (await uow.models.by_run(principal.account_id, [run_id])).get(run_id)
+            if model is not None and model.stage is ModelStage.PRODUCTION:
+                raise Conflict(
+                    "The run's model is in PRODUCTION; promote another model first.", "id"
+                )
+            artifacts = await uow.models.delete_for_run(principal.account_id, run_id)
+            await uow.runs.delete(principal.account_id, run_id)
+            await uow.commit()
+        for key in artifacts:
+            await self._files.delete(key)
+        if self._run_files is not None:
+            await self._run_files.delete_run_files(principal.account_id, [run_id])
+        return run_id
 
     async def get_many(self, principal: Principal, ids: Sequence[str]) -> dict[str, Experiment]:
         async with self._uow() as uow:

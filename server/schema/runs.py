@@ -268,6 +268,16 @@ class CancelRunPayload:
 
 
 @strawberry.input
+class DeleteRunInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class DeleteRunPayload:
+    id: strawberry.ID
+
+
+@strawberry.input
 class PromoteModelInput:
     model_id: strawberry.ID
     stage: ModelStageEnum  # type: ignore[valid-type]
@@ -372,6 +382,16 @@ class RunMutation:
     async def cancel_run(self, info: Info, input: CancelRunInput) -> CancelRunPayload:
         run = await info.context.container.runs.cancel(info.context.principal, str(input.id))
         return CancelRunPayload(run=RunType.of(run))
+
+    @strawberry.mutation(
+        description="Delete a finished run (SUCCEEDED, FAILED or CANCELED) with its trials, "
+        "events, model and files."
+    )
+    async def delete_run(self, info: Info, input: DeleteRunInput) -> DeleteRunPayload:
+        deleted = await info.context.container.experiments.delete_run(
+            info.context.principal, str(input.id)
+        )
+        return DeleteRunPayload(id=strawberry.ID(deleted))
 
     @strawberry.mutation(description="Move a model to STAGING, PRODUCTION or ARCHIVED.")
     async def promote_model(self, info: Info, input: PromoteModelInput) -> PromoteModelPayload:

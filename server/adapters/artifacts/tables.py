@@ -14,9 +14,13 @@ import pandas as pd
 
 from domain.errors import InvalidInput
 from domain.model.datasets import DatasetColumn, TableProfile
+from server.adapters.artifacts.private import private_dir
 
 MAX_COLUMNS = 1000
 SNIFF_BYTES = 64 * 1024
+# UTF-8, with or without the byte-order mark Excel's "CSV UTF-8" writes: the mark must not
+# become part of the first column's name. The trainer reads stored files the same way.
+CSV_ENCODING = "utf-8-sig"
 
 
 class LocalTableStore:
@@ -37,7 +41,7 @@ class LocalTableStore:
     ) -> TableProfile:
         key = f"{account_id}/datasets/{dataset_id}.csv"
         final = self.path_of(key)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(final.parent)
         handle, temp_name = tempfile.mkstemp(dir=final.parent, suffix=".part")
         temp = Path(temp_name)
         try:
@@ -68,7 +72,7 @@ def profile_csv(path: Path) -> tuple[list[DatasetColumn], int]:
     """Check that a file is a usable CSV and describe its columns."""
     header = _read_header(path)
     try:
-        frame = pd.read_csv(path, encoding="utf-8", low_memory=False)
+        frame = pd.read_csv(path, encoding=CSV_ENCODING, low_memory=False)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InvalidInput(
             f"The file could not be read as CSV: {_first_line(exc)}", "file"
@@ -97,6 +101,7 @@ def _read_header(path: Path) -> list[str]:
                 "The file is not UTF-8 text; save the CSV as UTF-8.", "file"
             ) from exc
         text = sample[: exc.start].decode("utf-8")
+    text = text.removeprefix("\ufeff")
     first_line = text.splitlines()[0] if text.strip() else ""
     header = next(csv.reader(io.StringIO(first_line)), [])
     names = [name.strip() for name in header]

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from server.adapters.artifacts.private import private_file
+
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An engine tuned per back end; SQLite gets WAL, foreign keys and a busy timeout."""
@@ -21,8 +23,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     options: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            private_file(Path(database))  # 0600 before SQLite creates it with its own mode
         options["connect_args"] = {"timeout": 30}
     else:
         options.update(pool_size=10, max_overflow=20, pool_pre_ping=True)

@@ -137,12 +137,13 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
         )
         return count or 0
 
-    async def delete_for_experiment(self, account_id: str, experiment_id: str) -> None:
-        await self.session.execute(
-            delete(RunRow).where(
-                RunRow.account_id == account_id, RunRow.experiment_id == experiment_id
-            )
+    async def delete_for_experiment(self, account_id: str, experiment_id: str) -> list[str]:
+        deleted = await self.session.scalars(
+            delete(RunRow)
+            .where(RunRow.account_id == account_id, RunRow.experiment_id == experiment_id)
+            .returning(RunRow.id)
         )
+        return list(deleted)
 
 
 class SqlModelRepository(SqlRepository[Model, ModelRow]):
@@ -211,6 +212,14 @@ class SqlModelRepository(SqlRepository[Model, ModelRow]):
         deleted = await self.session.scalars(
             delete(ModelRow)
             .where(ModelRow.account_id == account_id, ModelRow.experiment_id == experiment_id)
+            .returning(ModelRow.artifact_key)
+        )
+        return [key for key in deleted if key]
+
+    async def delete_for_run(self, account_id: str, run_id: str) -> list[str]:
+        deleted = await self.session.scalars(
+            delete(ModelRow)
+            .where(ModelRow.account_id == account_id, ModelRow.run_id == run_id)
             .returning(ModelRow.artifact_key)
         )
         return [key for key in deleted if key]

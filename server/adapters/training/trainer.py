@@ -27,6 +27,9 @@ from domain.ports import (
     TrainingJob,
     TrainingOutcome,
 )
+from server.adapters.artifacts.private import FILE_MODE, private_dir
+from server.adapters.artifacts.runs import model_file_key
+from server.adapters.artifacts.tables import CSV_ENCODING
 
 log = logging.getLogger(__name__)
 STOP_POLL_SECONDS = 0.2
@@ -41,10 +44,12 @@ class AutoMLTrainer:
         artifacts_root: Path,
         tracking_uri: str | None,
         concurrency: int = 1,
+        tracking_artifacts_root: Path | None = None,
     ) -> None:
         self._datasets_root = datasets_root
         self._artifacts_root = artifacts_root
         self._tracking_uri = tracking_uri
+        self._tracking_artifacts_root = tracking_artifacts_root
         self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="training")
 
     async def train(
@@ -117,7 +122,11 @@ class AutoMLTrainer:
             X, y = frame, None
         else:
             X, y = frame.drop(columns=[job.target]), frame[job.target]
-        tracker = automl.create_tracker(job.experiment_name, self._tracking_uri)
+        tracker = automl.create_tracker(
+            job.experiment_name,
+            self._tracking_uri,
+            artifact_root=self._tracking_artifacts_root,
+        )
         try:
             result = automl.run_automl(
                 X,
@@ -141,8 +150,11 @@ class AutoMLTrainer:
             raise TrainingCanceled(str(exc)) from exc
         except (automl.InvalidDataError, automl.TrainingFailed) as exc:
             raise TrainingFailed(str(exc)) from exc
-        artifact_key = f"{job.account_id}/models/{job.run_id}-{job.attempt}.joblib"
-        automl.save_model(result, self._artifacts_root / artifact_key)
+        artifact_key = model_file_key(job.account_id, job.run_id, job.attempt)
+        model_file = self._artifacts_root / artifact_key
+        private_dir(model_file.parent)
+        automl.save_model(result, model_file)
+        model_file.chmod(FILE_MODE)
         if result.tracking_error:
             log.warning("MLflow tracking failed: %s", result.tracking_error)
         return TrainingOutcome(
@@ -156,7 +168,7 @@ class AutoMLTrainer:
     def _load(self, job: TrainingJob) -> pd.DataFrame:
         path = self._datasets_root / job.dataset_key
         try:
-            return pd.read_csv(path, low_memory=False)
+            return pd.read_csv(path, encoding=CSV_ENCODING, low_memory=False)
         except FileNotFoundError as exc:
             raise TrainingFailed(f"The dataset file of {job.dataset_name!r} is missing.") from exc
 
