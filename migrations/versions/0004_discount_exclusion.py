@@ -28,11 +28,11 @@ depends_on = None
 NAME = "ex_discounts_one_live_per_listing"
 # The message of the SQLite triggers; the adapter and the tests recognise the clash by it.
 SQLITE_CLASH = "discount overlaps a live discount on the same listing"
-_OVERLAP = """
-    SELECT RAISE(ABORT, '{message}') FROM discounts
+_OVERLAP = f"""
+    SELECT RAISE(ABORT, '{SQLITE_CLASH}') FROM discounts
     WHERE account_id = NEW.account_id AND listing_id = NEW.listing_id AND id <> NEW.id
       AND status <> 'CANCELED' AND starts_at < NEW.ends_at AND NEW.starts_at < ends_at;
-""".format(message=SQLITE_CLASH)
+"""
 
 
 def _cancel_existing_overlaps() -> None:
