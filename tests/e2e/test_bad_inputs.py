@@ -219,6 +219,7 @@ async def test_a_body_nested_beyond_the_parser_is_a_bad_request(api: Api) -> Non
         assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
+@pytest.mark.slow
 async def test_predict_with_a_real_model_refuses_what_it_cannot_score(api: Api) -> None:
     """The domain's own check, behind the boundary: literals in the document reach it too."""
     seller = await api.sign_up()
