@@ -26,7 +26,7 @@ branch_labels = None
 depends_on = None
 
 NAME = "ex_discounts_one_live_per_listing"
-# The message of the SQLite triggers; the adapter and the tests recognise the clash by it.
+# The message of the SQLite triggers (the service re-reads the clash to name the other discount).
 SQLITE_CLASH = "discount overlaps a live discount on the same listing"
 _OVERLAP = f"""
     SELECT RAISE(ABORT, '{SQLITE_CLASH}') FROM discounts
