@@ -7,7 +7,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from domain.errors import InvalidInput
@@ -33,8 +33,22 @@ class Cursor:
         try:
             padded = value + "=" * (-len(value) % 4)
             at, object_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            return cls(at=datetime.fromisoformat(at), id=str(object_id))
-        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+            if not isinstance(at, str) or not isinstance(object_id, str):
+                raise TypeError("a cursor holds an instant and an id, both strings")
+            instant = datetime.fromisoformat(at)
+            if instant.tzinfo is None or instant.utcoffset() is None:
+                raise ValueError("a cursor's instant carries its time zone")
+            # In UTC, as the rows are compared; an offset that pushes it past year 9999 is
+            # not a cursor this API gave out either.
+            return cls(at=instant.astimezone(UTC), id=object_id)
+        except (
+            binascii.Error,
+            ValueError,
+            TypeError,
+            UnicodeDecodeError,
+            OverflowError,
+            RecursionError,
+        ) as exc:
             raise InvalidInput(
                 "The cursor in `after` is not one this API gave out; "
                 "pass an endCursor or cursor from a previous page.",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
+from domain.errors import InvalidInput
 from domain.model.accounts import Account, Principal, Role, SessionFamily, User
 from domain.model.campaigns import Campaign, CampaignStatus, Discount, DiscountStatus
 from domain.model.datasets import Dataset, TableProfile
@@ -107,33 +108,57 @@ class RunFiles(Protocol):
         ...
 
 
+MAX_FILTER_TEXT = 200
+
+
+class _Filter:
+    """Filters hold short texts: a search string or an id, never a document.
+
+    Bounded so that a LIKE pattern stays cheap (SQLite refuses patterns over 50,000 bytes).
+    """
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        for spec in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, spec.name)
+            if isinstance(value, str) and len(value) > MAX_FILTER_TEXT:
+                head, *rest = spec.name.split("_")
+                name = head + "".join(part.title() for part in rest)
+                raise InvalidInput(
+                    f"filter.{name} must be at most {MAX_FILTER_TEXT} characters long "
+                    f"(got {len(value)}).",
+                    field=f"filter.{name}",
+                )
+
+
 @dataclass(frozen=True, slots=True)
-class ExperimentFilter:
+class ExperimentFilter(_Filter):
     dataset_id: str | None = None
     problem_type: ProblemType | None = None
     name_contains: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class RunFilter:
+class RunFilter(_Filter):
     experiment_id: str | None = None
     status: RunStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class ModelFilter:
+class ModelFilter(_Filter):
     experiment_id: str | None = None
     stage: ModelStage | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class CampaignFilter:
+class CampaignFilter(_Filter):
     status: CampaignStatus | None = None
     name_contains: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class DiscountFilter:
+class DiscountFilter(_Filter):
     campaign_id: str | None = None
     listing_id: str | None = None
     status: DiscountStatus | None = None

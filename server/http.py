@@ -101,6 +101,14 @@ class GraphQLView(GraphQL[Context, None]):
             response = self._error_response(exc.reason, exc.status_code, request.state.media_type)
         await response(scope, receive, send)
 
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON that Python's parser gives up on (nested too deep, an integer of over 4300
+        digits) is a bad request like any malformed JSON, not a server error."""
+        try:
+            return super().decode_json(data)
+        except (RecursionError, ValueError) as exc:
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+
     def _wants_ide(self, request: Request) -> bool:
         return self._graphiql is not None and "text/html" in request.headers.get("accept", "")
 

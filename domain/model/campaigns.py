@@ -35,13 +35,15 @@ class DiscountStatus(enum.Enum):
     CANCELED = "CANCELED"
 
 
-def check_period(starts_at: datetime, ends_at: datetime) -> None:
-    require_aware(starts_at, "startsAt")
-    require_aware(ends_at, "endsAt")
+def check_period(starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:
+    """The period in UTC, if it is one: aware, in range, forward, at most MAX_PERIOD long."""
+    starts_at = require_aware(starts_at, "startsAt")
+    ends_at = require_aware(ends_at, "endsAt")
     if ends_at <= starts_at:
         raise InvalidInput("endsAt must be after startsAt.", field="endsAt")
     if ends_at - starts_at > MAX_PERIOD:
         raise InvalidInput("A period may last at most 366 days.", field="endsAt")
+    return starts_at, ends_at
 
 
 @dataclass(slots=True)
@@ -68,7 +70,7 @@ class Campaign:
         budget: Decimal | None,
         now: datetime,
     ) -> Campaign:
-        check_period(starts_at, ends_at)
+        starts_at, ends_at = check_period(starts_at, ends_at)
         if ends_at <= now:
             raise InvalidInput("The campaign would already be over; endsAt is past.", "endsAt")
         if budget is not None and (not budget.is_finite() or budget < 0 or budget > BUDGET_MAX):
@@ -136,7 +138,7 @@ class Discount:
                 f"{DISCOUNT_MAX_PERCENT:g}% (got {percent:g}%).",
                 field="percent",
             )
-        check_period(starts_at, ends_at)
+        starts_at, ends_at = check_period(starts_at, ends_at)
         if starts_at < now - START_GRACE:
             raise InvalidInput("startsAt is in the past; schedule from now on.", field="startsAt")
         if campaign is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from domain.errors import InvalidInput
 
@@ -48,9 +48,19 @@ def clean_description(value: str | None, *, field: str = "description") -> str |
 
 
 def require_aware(value: datetime, field: str) -> datetime:
-    """Times crossing the boundary must carry a time zone; naive ones are ambiguous."""
+    """Times crossing the boundary must carry a time zone and exist in UTC; returned in UTC.
+
+    Naive times are ambiguous; a time whose offset moves it past year 9999 or before year 1
+    in UTC (e.g. 9999-12-31T23:00:00-05:00) cannot be stored or compared.
+    """
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput(
             f"The {field} must include a time zone (e.g. 2026-12-01T10:00:00Z).", field=field
         )
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(
+            f"The {field} is out of range: in UTC it falls outside the years 1 to 9999.",
+            field=field,
+        ) from None

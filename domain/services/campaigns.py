@@ -9,11 +9,9 @@ from decimal import Decimal
 
 from domain.errors import Conflict, NotFound
 from domain.model.accounts import Principal
-from domain.model.campaigns import Campaign, Discount, DiscountStatus
+from domain.model.campaigns import Campaign, Discount
 from domain.pagination import Page, PageRequest
-from domain.ports import CampaignFilter, Clock, DiscountFilter, UnitOfWorkFactory
-
-LIVE_STATUSES = frozenset({DiscountStatus.SCHEDULED, DiscountStatus.ACTIVE})
+from domain.ports import CampaignFilter, Clock, DiscountFilter, UnitOfWork, UnitOfWorkFactory
 
 
 class CampaignService:
@@ -87,19 +85,40 @@ class CampaignService:
                 campaign=campaign,
                 now=now,
             )
-            for other in await uow.discounts.live_on_listing(
-                principal.account_id, discount.listing_id
-            ):
-                if other.status_at(now) in LIVE_STATUSES and other.overlaps(starts_at, ends_at):
-                    raise Conflict(
-                        f"Listing {discount.listing_id} already has discount {other.id} from "
-                        f"{other.starts_at.isoformat()} to {other.ends_at.isoformat()}; "
-                        "cancel it or pick another period.",
-                        field="startsAt",
-                    )
+            clash = await self._clash(uow, discount)
+            if clash is not None:
+                raise clash
             await uow.discounts.add(discount)
-            await uow.commit()
+            try:
+                await uow.commit()
+            except Conflict:
+                # A concurrent request took the period between our check and our insert; the
+                # database refused this one. Say which discount won, as the check above would.
+                async with self._uow() as fresh:
+                    clash = await self._clash(fresh, discount)
+                raise clash or Conflict(
+                    f"Listing {discount.listing_id} got another discount at the same time; "
+                    "list its discounts and try again.",
+                    field="startsAt",
+                ) from None
         return discount
+
+    @staticmethod
+    async def _clash(uow: UnitOfWork, discount: Discount) -> Conflict | None:
+        """The error for a live discount overlapping `discount` on its listing, if any.
+
+        The same rule as the database's exclusion constraint: every discount not canceled
+        counts, so the friendly check and the constraint never disagree.
+        """
+        for other in await uow.discounts.live_on_listing(discount.account_id, discount.listing_id):
+            if other.id != discount.id and other.overlaps(discount.starts_at, discount.ends_at):
+                return Conflict(
+                    f"Listing {discount.listing_id} already has discount {other.id} from "
+                    f"{other.starts_at.isoformat()} to {other.ends_at.isoformat()}; "
+                    "cancel it or pick another period.",
+                    field="startsAt",
+                )
+        return None
 
     async def cancel_discount(self, principal: Principal, discount_id: str) -> Discount:
         principal.require_write()

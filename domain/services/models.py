@@ -24,6 +24,14 @@ def check_rows(rows: Any, schema: dict[str, str], problem_type: str | None) -> l
         raise InvalidInput("Give at least one row to predict.", "rows")
     if len(rows) > MAX_PREDICT_ROWS:
         raise InvalidInput(f"At most {MAX_PREDICT_ROWS} rows per request.", "rows")
+    for row in rows:
+        for column, value in row.items():
+            if not _plain(value):
+                raise InvalidInput(
+                    f"Column {str(column)[:60]!r} holds {_describe(value)}; a row holds plain "
+                    "values: text, finite numbers, booleans or null.",
+                    "rows",
+                )
     missing = sorted({c for row in rows for c in schema if c not in row})
     if missing:
         raise InvalidInput(f"Missing column(s): {', '.join(missing)}.", "rows")
@@ -38,6 +46,22 @@ def check_rows(rows: Any, schema: dict[str, str], problem_type: str | None) -> l
     return rows
 
 
+def _plain(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -(2**63) <= value < 2**63
+    return value is None or isinstance(value, str | bool)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, float):
+        return f"a number that is not finite ({value})"
+    if isinstance(value, int):
+        return "an integer beyond 64 bits"
+    return "an object" if isinstance(value, dict) else "a list"
+
+
 def _fits(value: Any, kind: str) -> bool:
     if value is None:
         return True  # missing values are imputed by the model's preprocessing
@@ -49,7 +73,7 @@ def _fits(value: Any, kind: str) -> bool:
         if isinstance(value, str):
             try:
                 return math.isfinite(float(value))
-            except ValueError:
+            except (ValueError, OverflowError):
                 return False
         return False
     if kind == "boolean":

@@ -24,6 +24,7 @@ from server.schema.campaigns import CampaignMutation, CampaignQuery
 from server.schema.datasets import DatasetMutation, DatasetQuery
 from server.schema.errors import shape_error
 from server.schema.experiments import ExperimentMutation, ExperimentQuery  # before runs
+from server.schema.input_guard import InputGuard
 from server.schema.runs import RunMutation, RunQuery, RunSubscription
 
 Query = merge_types("Query", (AccountQuery, DatasetQuery, ExperimentQuery, RunQuery, CampaignQuery))
@@ -64,4 +65,5 @@ def build_schema(settings: Settings | None = None) -> Schema:
     ]
     if not settings.graphql_introspection:
         extensions.append(DisableIntrospection)
+    extensions.append(InputGuard)  # after validation: checks every string and JSON number
     return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)

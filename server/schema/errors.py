@@ -16,9 +16,14 @@ def _kind(error: GraphQLError) -> str:
     original = error.original_error
     if isinstance(original, DomainError):
         return "domain"
-    # Parse, validation and variable-coercion errors come before execution: no path.
+    # Parse, validation and variable-coercion errors come before execution: no path. A scalar's
+    # parser may also fail with an arithmetic error (Decimal("x")), and a deeply nested
+    # literal with a RecursionError in the parser: still the request's fault.
     if error.path is None and (
-        original is None or isinstance(original, (GraphQLError, ValueError, TypeError))
+        original is None
+        or isinstance(
+            original, (GraphQLError, ValueError, TypeError, ArithmeticError, RecursionError)
+        )
     ):
         return "request"
     return "unexpected"

@@ -21,11 +21,16 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    column,
+    func,
     text,
 )
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ID = String(36)
+# The constraint (PostgreSQL) and triggers (SQLite) that keep discounts on a listing apart.
+DISCOUNT_OVERLAP = "ex_discounts_one_live_per_listing"
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -238,6 +243,16 @@ class DiscountRow(Base):
         Index("ix_discounts_account_created", "account_id", "created_at", "id"),
         Index("ix_discounts_campaign_created", "campaign_id", "created_at", "id"),
         Index("ix_discounts_account_listing", "account_id", "listing_id"),
+        # One live discount per listing at any instant, whatever the concurrency. SQLite has no
+        # exclusion constraints: migration 0004 gives it triggers that refuse the same rows.
+        ExcludeConstraint(
+            (column("account_id"), "="),
+            (column("listing_id"), "="),
+            (func.tstzrange(column("starts_at"), column("ends_at")), "&&"),
+            name=DISCOUNT_OVERLAP,
+            using="gist",
+            where=text("status <> 'CANCELED'"),
+        ).ddl_if(dialect="postgresql"),
     )
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
