@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.adapters.jobs.inprocess import sweep_forever
+from server.adapters.jobs.inprocess import InProcessJobQueue, sweep_forever
 from server.bootstrap import Container, build
 from server.config import Settings
 from server.graphiql import graphiql_page
@@ -93,13 +93,20 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         sweeping = None
         if container.runs_in_process:
-            # Embedded mode: this process is also the worker, so it sweeps crashed runs too.
+            # Embedded mode: this process is also the worker, so it sweeps crashed runs too,
+            # and takes up the runs a previous stop handed back (its queue was in memory).
+            await container.sweeper.requeue_waiting()
             sweeping = asyncio.create_task(sweep_forever(container.sweeper, settings.sweep_seconds))
         yield
+        # Stop training first (`mlproject serve` already did on the signal), give the runs a
+        # bounded time to hand their attempts back, then close the adapters.
+        container.leave()
         if sweeping is not None:
             sweeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeping
+        if isinstance(container.jobs, InProcessJobQueue):
+            await container.jobs.aclose(grace=settings.shutdown_grace_seconds)
         await container.aclose()
 
     middleware = [Middleware(RequestLog)]

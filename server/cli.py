@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -33,6 +34,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from server.app import create_app
+    from server.lifecycle import StoppingServer, exit_within
     from server.migrate import upgrade
 
     settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
@@ -48,24 +50,33 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     app = create_app(settings)
     tune_gc()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
         lifespan="on",
     )
+    server = StoppingServer(config, on_signal=app.state.container.leave)
+    try:
+        server.run()
+    finally:
+        exit_within(settings.shutdown_grace_seconds)
     return 0
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from server.lifecycle import exit_within
     from server.worker import create_worker
 
     if args.concurrency:
         settings = replace(settings, worker_concurrency=args.concurrency)
-    create_worker(settings).run()
+    try:
+        create_worker(settings).run()
+    finally:
+        exit_within(settings.shutdown_grace_seconds)
     return 0
 
 
@@ -125,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: the server already stopped cleanly
+        return 130
 
 
 if __name__ == "__main__":

@@ -82,6 +82,8 @@ class Settings:
     heartbeat_timeout_seconds: float = 30.0
     max_run_attempts: int = 3
     sweep_seconds: float = 5.0
+    # lifecycle: how long a stopping server or worker waits for training to stop and hand back
+    shutdown_grace_seconds: float = 5.0
 
     @property
     def is_production(self) -> bool:
@@ -130,6 +132,8 @@ class Settings:
             heartbeat_timeout_seconds=_float(env, "HEARTBEAT_TIMEOUT_SECONDS", 30.0, 0.5),
             max_run_attempts=_int(env, "MAX_RUN_ATTEMPTS", 3),
             sweep_seconds=_float(env, "SWEEP_SECONDS", 5.0, 0.1),
+            # lifecycle
+            shutdown_grace_seconds=_float(env, "SHUTDOWN_GRACE_SECONDS", 5.0, 0.0),
         )
 
     def signing_key(self) -> str:
