@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -25,6 +24,7 @@ from server.adapters.jobs.inprocess import InProcessJobQueue, sweep_forever
 from server.bootstrap import Container, build
 from server.config import Settings
 from server.graphiql import graphiql_page
+from server.health import readiness, readiness_redis
 from server.http import GraphQLView
 from server.schema import build_schema
 
@@ -80,14 +80,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def live(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
+    health_redis = readiness_redis(settings.redis_url)
+
     async def ready(_: Request) -> JSONResponse:
-        try:
-            async with container.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception as exc:  # any failure means "not ready"; say which
-            log.warning("readiness check failed: %s", exc)
-            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "up"})
+        ok, body = await readiness(container.engine, health_redis)
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -107,6 +104,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 await sweeping
         if isinstance(container.jobs, InProcessJobQueue):
             await container.jobs.aclose(grace=settings.shutdown_grace_seconds)
+        if health_redis is not None:
+            await health_redis.aclose()
         await container.aclose()
 
     middleware = [Middleware(RequestLog)]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from server.config import ConfigError, Settings
 from server.logging_setup import configure_logging
+from server.preflight import StartupError
 
 log = logging.getLogger("mlproject")
 SCHEMA_FILE = Path("graphql/schema.graphql")
@@ -31,16 +32,22 @@ def tune_gc() -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+    from server.migrate import upgrade
+    from server.preflight import check_database, check_redis
+
+    settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
+    # The embedded database migrates itself; a shared one is migrated on purpose.
+    migrating = settings.database_url.startswith("sqlite") or args.migrate
+    check_database(settings.database_url, migrated=not migrating)
+    if settings.redis_url:
+        check_redis(settings.redis_url)
+    if migrating:
+        upgrade(settings.database_url)
+    import uvicorn  # after the checks: the app's imports take seconds on a busy machine
 
     from server.app import create_app
     from server.lifecycle import StoppingServer, exit_within
-    from server.migrate import upgrade
 
-    settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
-    if settings.database_url.startswith("sqlite") or args.migrate:
-        # The embedded database migrates itself; a shared one is migrated on purpose.
-        upgrade(settings.database_url)
     log.info(
         "serving",
         extra={
@@ -68,6 +75,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from server.preflight import check_database, check_redis
+
+    if not settings.redis_url:
+        raise ConfigError("REDIS_URL must be set to run workers (the embedded mode needs none)")
+    check_database(settings.database_url, migrated=True)
+    check_redis(settings.redis_url)
     from server.lifecycle import exit_within
     from server.worker import create_worker
 
@@ -82,7 +95,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from server.migrate import upgrade
+    from server.preflight import check_database
 
+    check_database(settings.database_url, migrated=False)
     upgrade(settings.database_url, args.revision)
     log.info("migrated", extra={"revision": args.revision})
     return 0
@@ -136,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # Ctrl-C: the server already stopped cleanly
         return 130
 
