@@ -159,7 +159,11 @@ async def stack(
     if request.param == "production":
         deployment.start("worker-1", "worker")
         deployment.start("worker-2", "worker")
-    await asyncio.to_thread(deployment.wait_ready)
+    try:
+        await asyncio.to_thread(deployment.wait_ready)
+    except RuntimeError:
+        deployment.stop_all()  # no orphaned workers taking later sessions' jobs
+        raise
     yield deployment
     deployment.stop_all()
     if database_url:

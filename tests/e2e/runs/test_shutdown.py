@@ -43,7 +43,7 @@ async def test_ctrl_c_stops_the_embedded_server_mid_run_and_the_run_finishes_aft
     assert "Event loop is closed" not in shutdown_log
     stack.start("server", "serve", "--port", stack.base_url.rsplit(":", 1)[1])
     await asyncio.to_thread(stack.wait_ready)
-    finished = await wait_for(api, seller, run["id"], {"SUCCEEDED", "FAILED"}, within=120)
+    finished = await wait_for(api, seller, run["id"], {"SUCCEEDED", "FAILED"}, within=300)
     assert (finished["status"], finished["attempt"]) == ("SUCCEEDED", 2), finished["error"]
     assert finished["model"] is not None
     statuses = handed_back(await collect_events(stack.base_url, seller, run["id"], after_seq=0))
@@ -76,7 +76,7 @@ async def test_sigterm_stops_a_worker_mid_run_and_another_worker_finishes_the_ru
         shutdown_log = log.read_bytes()[offset:].decode(errors="replace")
         assert took < 10, f"took {took:.1f} s to stop:\n{shutdown_log[-3000:]}"
         assert "Traceback" not in shutdown_log, shutdown_log[-3000:]
-        finished = await wait_for(api, seller, run["id"], {"SUCCEEDED", "FAILED"}, within=120)
+        finished = await wait_for(api, seller, run["id"], {"SUCCEEDED", "FAILED"}, within=300)
         assert (finished["status"], finished["attempt"]) == ("SUCCEEDED", 2), finished["error"]
         events = await collect_events(stack.base_url, seller, run["id"], after_seq=0)
         assert handed_back(events) == [
