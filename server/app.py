@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -21,10 +20,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.adapters.jobs.inprocess import sweep_forever
+from server.adapters.jobs.inprocess import InProcessJobQueue, sweep_forever
 from server.bootstrap import Container, build
 from server.config import Settings
 from server.graphiql import ASSETS_PATH, graphiql_assets, graphiql_page
+from server.health import readiness, readiness_redis
 from server.http import GraphQLView
 from server.ratelimit import RateLimitMiddleware
 from server.schema import build_schema
@@ -83,26 +83,32 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def live(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
+    health_redis = readiness_redis(settings.redis_url)
+
     async def ready(_: Request) -> JSONResponse:
-        try:
-            async with container.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception as exc:  # any failure means "not ready"; say which
-            log.warning("readiness check failed: %s", exc)
-            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "up"})
+        ok, body = await readiness(container.engine, health_redis)
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         sweeping = None
         if container.runs_in_process:
-            # Embedded mode: this process is also the worker, so it sweeps crashed runs too.
+            # Embedded mode: this process is also the worker, so it sweeps crashed runs too,
+            # and takes up the runs a previous stop handed back (its queue was in memory).
+            await container.sweeper.requeue_waiting()
             sweeping = asyncio.create_task(sweep_forever(container.sweeper, settings.sweep_seconds))
         yield
+        # Stop training first (`mlproject serve` already did on the signal), give the runs a
+        # bounded time to hand their attempts back, then close the adapters.
+        container.leave()
         if sweeping is not None:
             sweeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeping
+        if isinstance(container.jobs, InProcessJobQueue):
+            await container.jobs.aclose(grace=settings.shutdown_grace_seconds)
+        if health_redis is not None:
+            await health_redis.aclose()
         await container.aclose()
 
     middleware = [Middleware(RequestLog)]

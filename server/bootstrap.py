@@ -60,6 +60,14 @@ class Container:
     # -- auth slice (issue 7) --
     ratelimits: RateLimits | None = None
     subscriptions: SubscriptionSlots = field(default_factory=lambda: SubscriptionSlots(20))
+    leavers: list[Callable[[], None]] = field(default_factory=list)
+
+    def leave(self) -> None:
+        """The process is stopping: training stops at once and running attempts are handed
+        back (the caller then waits a bounded time before `aclose`). Signal-handler safe."""
+        self.execution.leave()
+        for leave in self.leavers:
+            leave()
 
     @property
     def runs_in_process(self) -> bool:
@@ -92,6 +100,7 @@ def build(
     )
     tables = LocalTableStore(settings.artifacts_dir, settings.max_upload_bytes)
     closers: list[Callable[[], Awaitable[None]]] = []
+    leavers: list[Callable[[], None]] = []
 
     stream = (
         RedisEventStream(Redis.from_url(settings.redis_url))
@@ -113,6 +122,7 @@ def build(
             engine_trainer.close()
 
         closers.append(close_trainer)
+        leavers.append(engine_trainer.abandon)
         trainer = engine_trainer
     policy = ExecutionPolicy(
         heartbeat_interval=timedelta(seconds=settings.heartbeat_seconds),
@@ -120,12 +130,14 @@ def build(
         max_attempts=settings.max_run_attempts,
     )
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
-    execution = RunExecution(uow, clock, trainer, events, policy, worker_id)
     jobs: ArqJobQueue | InProcessJobQueue
     if settings.redis_url:
         jobs = ArqJobQueue(ArqRedis.from_url(settings.redis_url))
     else:
         jobs = InProcessJobQueue(settings.worker_concurrency)
+        leavers.append(jobs.stop_taking)
+    execution = RunExecution(uow, clock, trainer, events, policy, worker_id, jobs=jobs)
+    if isinstance(jobs, InProcessJobQueue):
         jobs.bind(execution)
     closers.append(jobs.aclose)
     if hasher is None:
@@ -159,4 +171,5 @@ def build(
         closers=closers,
         ratelimits=RateLimits(settings),
         subscriptions=SubscriptionSlots(settings.max_subscriptions_per_user),
+        leavers=leavers,
     )

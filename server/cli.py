@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from server.adapters.artifacts.private import keep_new_files_private
 from server.config import ConfigError, Settings
 from server.logging_setup import configure_logging
+from server.preflight import StartupError
 
 log = logging.getLogger("mlproject")
 SCHEMA_FILE = Path("graphql/schema.graphql")
@@ -31,15 +33,22 @@ def tune_gc() -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
-    from server.app import create_app
     from server.migrate import upgrade
+    from server.preflight import check_database, check_redis
 
     settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
-    if settings.database_url.startswith("sqlite") or args.migrate:
-        # The embedded database migrates itself; a shared one is migrated on purpose.
+    # The embedded database migrates itself; a shared one is migrated on purpose.
+    migrating = settings.database_url.startswith("sqlite") or args.migrate
+    check_database(settings.database_url, migrated=not migrating)
+    if settings.redis_url:
+        check_redis(settings.redis_url)
+    if migrating:
         upgrade(settings.database_url)
+    import uvicorn  # after the checks: the app's imports take seconds on a busy machine
+
+    from server.app import create_app
+    from server.lifecycle import StoppingServer, exit_within
+
     log.info(
         "serving",
         extra={
@@ -49,30 +58,47 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     app = create_app(settings)
     tune_gc()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
         lifespan="on",
     )
+    server = StoppingServer(config, on_signal=app.state.container.leave)
+    try:
+        server.run()
+    finally:
+        exit_within(settings.shutdown_grace_seconds)
     return 0
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from server.preflight import check_database, check_redis
+
+    if not settings.redis_url:
+        raise ConfigError("REDIS_URL must be set to run workers (the embedded mode needs none)")
+    check_database(settings.database_url, migrated=True)
+    check_redis(settings.redis_url)
+    from server.lifecycle import exit_within
     from server.worker import create_worker
 
     if args.concurrency:
         settings = replace(settings, worker_concurrency=args.concurrency)
-    create_worker(settings).run()
+    try:
+        create_worker(settings).run()
+    finally:
+        exit_within(settings.shutdown_grace_seconds)
     return 0
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from server.migrate import upgrade
+    from server.preflight import check_database
 
+    check_database(settings.database_url, migrated=False)
     upgrade(settings.database_url, args.revision)
     log.info("migrated", extra={"revision": args.revision})
     return 0
@@ -127,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C: the server already stopped cleanly
+        return 130
 
 
 if __name__ == "__main__":

@@ -121,6 +121,8 @@ class Settings:
     max_accounts_per_email: int = 10
     ws_auth_recheck_seconds: float = 5.0
     max_subscriptions_per_user: int = 20
+    # lifecycle: how long a stopping server or worker waits for training to stop and hand back
+    shutdown_grace_seconds: float = 5.0
 
     @property
     def is_production(self) -> bool:
@@ -148,8 +150,10 @@ class Settings:
         return cls(
             environment=environment,
             data_dir=data_dir,
-            database_url=env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir}/mlproject.db",
-            redis_url=env.get("REDIS_URL") or None,
+            database_url=database_url(
+                env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir}/mlproject.db"
+            ),
+            redis_url=redis_url(env.get("REDIS_URL") or None),
             mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI") or f"sqlite:///{data_dir}/mlflow.db",
             secret_key=secret,
             artifacts_dir=Path(env.get("ARTIFACTS_DIR") or data_dir / "artifacts"),
@@ -188,6 +192,8 @@ class Settings:
             max_accounts_per_email=_int(env, "MAX_ACCOUNTS_PER_EMAIL", 10),
             ws_auth_recheck_seconds=_float(env, "WS_AUTH_RECHECK_SECONDS", 5.0, 0.1),
             max_subscriptions_per_user=_int(env, "MAX_SUBSCRIPTIONS_PER_USER", 20),
+            # lifecycle
+            shutdown_grace_seconds=_float(env, "SHUTDOWN_GRACE_SECONDS", 5.0, 0.0),
         )
 
     def signing_key(self) -> str:
@@ -203,3 +209,61 @@ class Settings:
         with os.fdopen(fd, "w") as handle:
             handle.write(key)
         return key
+
+
+# lifecycle: URL checks, so a wrong scheme is one sentence at start instead of a traceback
+_DATABASE_SCHEMES = {
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    # Friendlier: the URLs hosting providers hand out mean PostgreSQL; the driver is ours.
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def database_url(url: str) -> str:
+    """DATABASE_URL with a driver this server runs on (postgres:// and postgresql:// are
+    rewritten to postgresql+asyncpg://, sqlite:// to sqlite+aiosqlite://); any other scheme
+    is a ConfigError."""
+    scheme, separator, rest = url.partition("://")
+    driver = _DATABASE_SCHEMES.get(scheme.lower()) if separator else None
+    if driver is None:
+        raise ConfigError(
+            f"DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg:// "
+            f"(postgresql://, postgres:// and sqlite:// are accepted too), not {scheme[:30]}://"
+            if separator
+            else "DATABASE_URL must be a URL such as "
+            "postgresql+asyncpg://user@host:5432/dbname or sqlite+aiosqlite:///./data/mlproject.db"
+        )
+    return f"{driver}://{rest}"
+
+
+def redis_url(url: str | None) -> str | None:
+    """REDIS_URL if it is one redis-py can use (redis://, rediss:// or unix://)."""
+    if url is None:
+        return None
+    from redis.connection import parse_url
+
+    scheme = url.partition("://")[0].lower()
+    try:
+        if scheme not in _REDIS_SCHEMES:
+            raise ValueError("unknown scheme")
+        parse_url(url)
+    except ValueError as exc:
+        raise ConfigError(
+            "REDIS_URL must look like redis://host:6379/0 (or rediss://, unix://), "
+            f"and {_redact(url)!r} does not ({exc})"
+        ) from exc
+    return url
+
+
+def _redact(url: str) -> str:
+    """The URL without a password, fit for an error message."""
+    scheme, separator, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user = credentials.partition(":")[0]
+    return f"{scheme}{separator}{user}:***@{host}" if user else f"{scheme}{separator}***@{host}"

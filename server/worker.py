@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+from signal import Signals
 from typing import Any
 
 from arq import func
@@ -43,11 +45,34 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await ctx["container"].aclose()
 
 
+class RunWorker(Worker):
+    """ARQ's worker, stopping within seconds. ARQ alone cancels the job's task, while the
+    training thread trains on to the end of its budget. Here SIGINT/SIGTERM first tell the
+    training to stop (each attempt is then handed back and re-enqueued for another worker);
+    ARQ waits up to SHUTDOWN_GRACE_SECONDS for the jobs to return, then cancels the rest."""
+
+    def handle_sig_wait_for_completion(self, signum: Signals) -> None:
+        if not self.allow_pick_jobs:  # a second signal: stop waiting
+            self.handle_sig(signum)
+            return
+        self._leave()
+        super().handle_sig_wait_for_completion(signum)
+
+    def handle_sig(self, signum: Signals) -> None:
+        self._leave()
+        super().handle_sig(signum)
+
+    def _leave(self) -> None:
+        container = self.ctx.get("container")
+        if container is not None:
+            container.leave()
+
+
 def create_worker(settings: Settings, trainer: Trainer | None = None) -> Worker:
     """An ARQ worker for the settings (a trainer may be injected, e.g. by benchmarks)."""
     if not settings.redis_url:
         raise ConfigError("REDIS_URL must be set to run workers (the embedded mode needs none)")
-    return Worker(
+    return RunWorker(
         functions=[func(execute_run, name=EXECUTE_RUN, timeout=JOB_TIMEOUT_SECONDS, max_tries=1)],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         on_startup=startup,
@@ -58,4 +83,5 @@ def create_worker(settings: Settings, trainer: Trainer | None = None) -> Worker:
         job_timeout=JOB_TIMEOUT_SECONDS,
         keep_result=3600,
         handle_signals=True,
+        job_completion_wait=math.ceil(settings.shutdown_grace_seconds),
     )

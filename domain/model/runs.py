@@ -171,6 +171,7 @@ class Run:
     mlflow_run_id: str | None = None
     idempotency_key: str | None = None
     version: int = 0  # optimistic lock: every save checks and bumps it
+    handed_back: int = 0  # attempts given back by a stopping worker (not failures)
     id: str = field(default_factory=new_id)
 
     @classmethod
@@ -256,19 +257,37 @@ class Run:
         if was_canceling:
             self.move_to(RunStatus.CANCELED, now)
             return False
-        if self.attempt >= max_attempts:
+        counted = self.attempt - self.handed_back  # attempts handed back are not failures
+        if counted >= max_attempts:
             self.error = (
-                f"The worker stopped responding on attempt {self.attempt} of {max_attempts}; "
-                "giving up."
+                f"The worker stopped responding on attempt {counted} of {max_attempts}; giving up."
             )
             self.move_to(RunStatus.FAILED, now)
             return False
         self.move_to(RunStatus.QUEUED, now)
+        self._next_attempt()
+        return True
+
+    def hand_back(self, attempt: int, now: datetime) -> bool:
+        """A stopping worker gives its attempt back: RUNNING -> QUEUED as a new attempt that
+        does not count toward the attempt limit. A run asked to cancel ends CANCELED instead.
+        Returns True when the run is queued again."""
+        self.fence(attempt)
+        if self.status is RunStatus.CANCELING:
+            self.move_to(RunStatus.CANCELED, now)
+            return False
+        if self.status is not RunStatus.RUNNING:
+            raise StaleAttempt(f"Run {self.id} is {self.status.value}; nothing to hand back.")
+        self.status = RunStatus.QUEUED  # not a transition of the run's own: the worker left
+        self.handed_back += 1
+        self._next_attempt()
+        return True
+
+    def _next_attempt(self) -> None:
         self.attempt += 1
         self.progress = 0.0
         self.started_at = None
         self.heartbeat_at = None
-        return True
 
 
 class RunEventType(enum.Enum):

@@ -69,6 +69,7 @@ class RunExecution:
         events: RunEventLog,
         policy: ExecutionPolicy,
         worker_id: str = "worker",
+        jobs: JobQueue | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -76,6 +77,8 @@ class RunExecution:
         self._events = events
         self._policy = policy
         self._worker_id = worker_id
+        self._jobs = jobs  # where handed-back attempts are enqueued again
+        self._leaving = False
 
     async def execute(self, run_id: str, attempt: int) -> RunStatus | None:
         """Run the attempt to its end; None when it was not this attempt's to run."""
@@ -93,15 +96,22 @@ class RunExecution:
             progress[0] = max(progress[0], event.progress)
             await self.record(run, attempt, event)
 
+        def should_stop() -> bool:  # canceled, lost, or this worker is stopping
+            return stop.is_set() or self._leaving
+
         try:
-            outcome = await self._trainer.train(job, on_event, stop.is_set)
+            outcome = await self._trainer.train(job, on_event, should_stop)
         except TrainingCanceled:
+            if self._leaving:
+                return await self.hand_back(run, attempt)
             return await self._finish(run, job, RunStatus.CANCELED, None, None)
         except TrainingFailed as exc:
             return await self._finish(run, job, RunStatus.FAILED, None, str(exc))
         except StaleAttempt:
             return None
         except Exception as exc:
+            if self._leaving:
+                return await self.hand_back(run, attempt)
             log.exception("training crashed", extra={"run_id": run_id, "attempt": attempt})
             message = f"Training failed unexpectedly ({type(exc).__name__}): {exc}"
             return await self._finish(run, job, RunStatus.FAILED, None, message[:2000])
@@ -109,7 +119,38 @@ class RunExecution:
             beating.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beating
+        if self._leaving:
+            return await self.hand_back(run, attempt)
         return await self._finish(run, job, RunStatus.SUCCEEDED, outcome, None)
+
+    def leave(self) -> None:
+        """The worker is stopping: every training in flight is told to stop, and its attempt is
+        handed back instead of finished. Safe to call from a signal handler."""
+        self._leaving = True
+
+    @property
+    def leaving(self) -> bool:
+        return self._leaving
+
+    async def hand_back(self, run: Run, attempt: int) -> RunStatus | None:
+        """Give the attempt back: the run is queued again as a new attempt (enqueued where a
+        job queue is bound), or ends CANCELED when a cancel was asked for."""
+        try:
+            async with self._uow() as uow:
+                current = await uow.runs.find(run.id)
+                if current is None:
+                    return None
+                queued = current.hand_back(attempt, self._clock.now())
+                await uow.runs.save(current)
+                await uow.commit()
+        except StaleAttempt as exc:
+            log.warning("hand-back refused: %s", exc, extra={"run_id": run.id, "attempt": attempt})
+            return None
+        log.info("run.handed_back", extra={"run_id": run.id, "attempt": attempt})
+        await self._publish(current, NewRunEvent.status(current, handedBackBy=self._worker_id))
+        if queued and self._jobs is not None:
+            await self._jobs.enqueue_run(current)
+        return current.status
 
     async def _claim(self, run_id: str, attempt: int) -> tuple[Run, TrainingJob]:
         async with self._uow() as uow:
@@ -311,3 +352,12 @@ class Sweeper:
             await self._jobs.enqueue_run(run)  # same job id: a no-op if the job still exists
             changed += 1
         return changed
+
+    async def requeue_waiting(self) -> int:
+        """Enqueue every queued run at once: an embedded server starting again lost its
+        in-memory queue (runs handed back at shutdown wait in QUEUED)."""
+        async with self._uow() as uow:
+            waiting = await uow.runs.queued_before(self._clock.now() + timedelta(days=1), 1000)
+        for run in waiting:
+            await self._jobs.enqueue_run(run)
+        return len(waiting)

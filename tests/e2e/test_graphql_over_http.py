@@ -8,8 +8,11 @@ import subprocess
 import httpx
 import pytest
 
+from server.health import code_heads
 from tests.support.api import Api
 from tests.support.node import node_clients
+
+HEAD = ", ".join(code_heads())
 
 GQL_RESPONSE = "application/graphql-response+json"
 
@@ -145,7 +148,8 @@ async def test_graphiql_is_served_to_browsers_with_the_documented_operations(
 
 async def test_health_endpoints(http: httpx.AsyncClient) -> None:
     assert (await http.get("/health/live")).json() == {"status": "ok"}
-    assert (await http.get("/health/ready")).json() == {"status": "ok", "database": "up"}
+    ready = await http.get("/health/ready")
+    assert ready.json() == {"status": "ok", "database": "up", "schema": f"at {HEAD}"}
 
 
 async def test_every_response_carries_a_request_id(http: httpx.AsyncClient) -> None:

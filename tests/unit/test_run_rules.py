@@ -90,3 +90,30 @@ def test_finished_runs_cannot_be_canceled() -> None:
     run.move_to(RunStatus.SUCCEEDED, NOW)
     with pytest.raises(Conflict):
         run.request_cancel(NOW)
+
+
+def test_a_stopping_worker_hands_its_attempt_back_without_using_up_attempts() -> None:
+    run = running()
+    assert run.hand_back(1, NOW) is True
+    assert (run.status, run.attempt, run.job_id) == (RunStatus.QUEUED, 2, f"run:{run.id}:2")
+    with pytest.raises(StaleAttempt):
+        run.hand_back(1, NOW)  # a second hand-back of the same attempt
+    run.claim(2, NOW)
+    assert run.hand_back(2, NOW) is True
+    run.claim(3, NOW)
+    # Two attempts were handed back, so with three allowed a crash is still retried.
+    assert run.retry_after_crash(NOW, max_attempts=3) is True
+    assert (run.status, run.attempt) == (RunStatus.QUEUED, 4)
+
+
+def test_a_run_asked_to_cancel_ends_canceled_when_handed_back() -> None:
+    run = running()
+    run.request_cancel(NOW)
+    assert run.hand_back(1, NOW) is False
+    assert run.status is RunStatus.CANCELED
+
+
+def test_only_a_running_attempt_can_be_handed_back() -> None:
+    run = Run.queue("acc", "exp", {}, NOW)
+    with pytest.raises(StaleAttempt):
+        run.hand_back(1, NOW)

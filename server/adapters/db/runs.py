@@ -47,6 +47,7 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
             heartbeat_at=row.heartbeat_at,
             idempotency_key=row.idempotency_key,
             version=row.version,
+            handed_back=row.handed_back,
             id=row.id,
         )
 
@@ -68,6 +69,7 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
             "heartbeat_at": entity.heartbeat_at,
             "idempotency_key": entity.idempotency_key,
             "version": entity.version,
+            "handed_back": entity.handed_back,
         }
 
     async def save(self, entity: Run) -> None:

@@ -160,6 +160,7 @@ class RunRow(Base):
     heartbeat_at: Mapped[datetime | None]
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(Integer, default=0)
+    handed_back: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class TrialRow(Base):

@@ -20,14 +20,15 @@ class InProcessJobQueue:
         self._seen: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._execution: RunExecution | None = None
+        self._closing = False
 
     def bind(self, execution: RunExecution) -> None:
         """The runner and the execution service need each other; wire them after building."""
         self._execution = execution
 
     async def enqueue_run(self, run: Run) -> None:
-        if run.job_id in self._seen:
-            return
+        if run.job_id in self._seen or self._closing:
+            return  # closing: the run stays QUEUED and is picked up at the next start
         self._seen.add(run.job_id)
         task = asyncio.create_task(self._execute(run.job_id, run.id, run.attempt), name=run.job_id)
         self._tasks.add(task)
@@ -36,6 +37,8 @@ class InProcessJobQueue:
     async def _execute(self, job_id: str, run_id: str, attempt: int) -> None:
         assert self._execution is not None, "InProcessJobQueue.bind() was not called"
         async with self._slots:
+            if self._closing:
+                return
             try:
                 await self._execution.execute(run_id, attempt)
             except Exception:
@@ -45,10 +48,22 @@ class InProcessJobQueue:
                 # duplicate delivery would be refused by the claim anyway.
                 self._seen.discard(job_id)
 
-    async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
+    def stop_taking(self) -> None:
+        """Shutting down: start nothing more (runs handed back wait QUEUED for the next start)."""
+        self._closing = True
+
+    async def aclose(self, grace: float = 0.0) -> None:
+        """Stop: nothing new starts; executions in flight get `grace` seconds to end (a
+        stopping execution hands its attempt back) before they are cancelled."""
+        self._closing = True
+        tasks = list(self._tasks)
+        if tasks and grace > 0:
+            await asyncio.wait(tasks, timeout=grace)
+        for task in tasks:
+            if not task.done():
+                log.warning("run.cancelled_at_shutdown", extra={"job_id": task.get_name()})
+                task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 

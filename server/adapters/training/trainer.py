@@ -51,6 +51,8 @@ class AutoMLTrainer:
         self._tracking_uri = tracking_uri
         self._tracking_artifacts_root = tracking_artifacts_root
         self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="training")
+        self._stops: set[threading.Event] = set()  # one per training in flight
+        self._abandoned = threading.Event()
 
     async def train(
         self,
@@ -64,8 +66,31 @@ class AutoMLTrainer:
 
         def callback(event: automl.EngineEvent) -> None:
             converted = TrainingEvent(event.type, event.message, event.progress, event.data)
-            loop.call_soon_threadsafe(events.put_nowait, converted)
+            try:
+                loop.call_soon_threadsafe(events.put_nowait, converted)
+            except RuntimeError:  # the loop is closed: nobody is listening, so stop
+                stop.set()
 
+        self._stops.add(stop)
+        try:
+            return await self._follow(job, events, callback, stop, on_event, should_stop)
+        except BaseException:
+            stop.set()  # cancelled (shutdown): the thread must not train on to the budget's end
+            raise
+        finally:
+            self._stops.discard(stop)
+
+    async def _follow(
+        self,
+        job: TrainingJob,
+        events: asyncio.Queue[TrainingEvent],
+        callback: Callable[[automl.EngineEvent], None],
+        stop: threading.Event,
+        on_event: Callable[[TrainingEvent], Awaitable[None]],
+        should_stop: Callable[[], bool],
+    ) -> TrainingOutcome:
+        """Start the training thread and relay its events until it ends."""
+        loop = asyncio.get_running_loop()
         training = loop.run_in_executor(
             self._executor, self._train_blocking, job, callback, stop.is_set
         )
@@ -122,10 +147,13 @@ class AutoMLTrainer:
             X, y = frame, None
         else:
             X, y = frame.drop(columns=[job.target]), frame[job.target]
-        tracker = automl.create_tracker(
-            job.experiment_name,
-            self._tracking_uri,
-            artifact_root=self._tracking_artifacts_root,
+        tracker = _UnlessAbandoned(
+            automl.create_tracker(
+                job.experiment_name,
+                self._tracking_uri,
+                artifact_root=self._tracking_artifacts_root,
+            ),
+            self._abandoned,
         )
         try:
             result = automl.run_automl(
@@ -150,6 +178,8 @@ class AutoMLTrainer:
             raise TrainingCanceled(str(exc)) from exc
         except (automl.InvalidDataError, automl.TrainingFailed) as exc:
             raise TrainingFailed(str(exc)) from exc
+        if self._abandoned.is_set():
+            raise TrainingCanceled("the worker is stopping; the attempt is handed back")
         artifact_key = model_file_key(job.account_id, job.run_id, job.attempt)
         model_file = self._artifacts_root / artifact_key
         private_dir(model_file.parent)
@@ -172,8 +202,29 @@ class AutoMLTrainer:
         except FileNotFoundError as exc:
             raise TrainingFailed(f"The dataset file of {job.dataset_name!r} is missing.") from exc
 
+    def abandon(self) -> None:
+        """The worker is stopping: every training stops at its next check and skips its
+        wrap-up (MLflow logging takes seconds to minutes, the artifact is not wanted)."""
+        self._abandoned.set()
+        for stop in list(self._stops):
+            stop.set()
+
     def close(self) -> None:
+        self.abandon()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class _UnlessAbandoned:
+    """The engine's tracker, skipped once the trainer is abandoned."""
+
+    def __init__(self, tracker: Any, abandoned: threading.Event) -> None:
+        self._tracker = tracker
+        self._abandoned = abandoned
+
+    def track(self, result: automl.AutoMLResult, dataset_info: dict[str, Any]) -> str | None:
+        if self._abandoned.is_set():
+            return None
+        return self._tracker.track(result, dataset_info)
 
 
 def _metrics(result: automl.AutoMLResult) -> dict[str, Any]:

@@ -69,6 +69,18 @@ class Stack:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
 
+    def stop(self, name: str, signum: signal.Signals, within: float = 30) -> float:
+        """Send a polite signal; return how many seconds the process took to exit."""
+        process = self.processes.pop(name)
+        started = time.monotonic()
+        process.send_signal(signum)
+        try:
+            process.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        return time.monotonic() - started
+
     def stop_all(self) -> None:
         for process in self.processes.values():
             process.terminate()
@@ -148,7 +160,11 @@ async def stack(
     if request.param == "production":
         deployment.start("worker-1", "worker")
         deployment.start("worker-2", "worker")
-    await asyncio.to_thread(deployment.wait_ready)
+    try:
+        await asyncio.to_thread(deployment.wait_ready)
+    except RuntimeError:
+        deployment.stop_all()  # no orphaned workers taking later sessions' jobs
+        raise
     yield deployment
     deployment.stop_all()
     if database_url:
