@@ -82,6 +82,11 @@ class Settings:
     heartbeat_timeout_seconds: float = 30.0
     max_run_attempts: int = 3
     sweep_seconds: float = 5.0
+    # edge (issue 7): request and document limits, query cost, document cache budget
+    max_request_kb: int = 1024
+    graphql_max_document_kb: int = 100
+    graphql_max_cost: int = 5000
+    graphql_cache_mb: int = 32
 
     @property
     def is_production(self) -> bool:
@@ -130,6 +135,11 @@ class Settings:
             heartbeat_timeout_seconds=_float(env, "HEARTBEAT_TIMEOUT_SECONDS", 30.0, 0.5),
             max_run_attempts=_int(env, "MAX_RUN_ATTEMPTS", 3),
             sweep_seconds=_float(env, "SWEEP_SECONDS", 5.0, 0.1),
+            # edge (issue 7)
+            max_request_kb=_int(env, "MAX_REQUEST_KB", 1024),
+            graphql_max_document_kb=_int(env, "GRAPHQL_MAX_DOCUMENT_KB", 100),
+            graphql_max_cost=_int(env, "GRAPHQL_MAX_COST", 5000),
+            graphql_cache_mb=_int(env, "GRAPHQL_CACHE_MB", 32),
         )
 
     def signing_key(self) -> str:
