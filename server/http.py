@@ -32,13 +32,24 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from domain.errors import DomainError
 from server.bootstrap import Container
-from server.request_body import BadContentLength, BodyTooLarge, read_limited, replay
+from server.config import Settings
+from server.request_body import (
+    BadContentLength,
+    BodyTooLarge,
+    declared_length,
+    discard,
+    read_limited,
+    replay,
+)
 from server.schema import Schema
 from server.schema.context import Context
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
+# A refused body is read and dropped up to this size, so that the client sees the 413.
+DISCARD_BYTES = 16 * 2**20
+DISCARD_SECONDS = 10.0
 USE_WEBSOCKET = (
     "Subscriptions are served over WebSocket only: connect to this same /graphql path with "
     "the graphql-transport-ws protocol and send the subscription there."
@@ -100,14 +111,22 @@ class GraphQLView(GraphQL[Context, None]):
             request = await self._within_size_limit(request, scope, receive)
             response = await self.run(request)
         except BodyTooLarge as exc:
+            if scope["method"] == "POST" and (declared_length(scope) or 0) <= DISCARD_BYTES:
+                await discard(receive, DISCARD_BYTES, DISCARD_SECONDS)
             response = self._too_large_response(exc, scope, request.state.media_type)
         except HTTPException as exc:
             response = self._error_response(exc.reason, exc.status_code, request.state.media_type)
         await response(scope, receive, send)
 
     @property
+    def settings(self) -> Settings:
+        """The settings the schema was built with (create_app may be given its own)."""
+        schema = self.schema
+        return schema.settings if isinstance(schema, Schema) else self.container.settings
+
+    @property
     def max_request_bytes(self) -> int:
-        return self.container.settings.max_request_kb * 1024
+        return self.settings.max_request_kb * 1024
 
     async def _within_size_limit(self, request: Request, scope: Scope, receive: Receive) -> Request:
         """The request with its body read within MAX_REQUEST_KB (multipart excepted)."""
@@ -252,7 +271,7 @@ class GraphQLView(GraphQL[Context, None]):
         self, message: str, status: int, media_type: str, **extensions: object
     ) -> Response:
         error = {"message": message, "extensions": {"code": "BAD_USER_INPUT", **extensions}}
-        cost = {"requested": 0, "limit": self.container.settings.graphql_max_cost}
+        cost = {"requested": 0, "limit": self.settings.graphql_max_cost}
         body = {"errors": [error], "extensions": {"cost": cost}}
         return Response(
             json.dumps(body), status_code=status, media_type=f"{media_type}; charset=utf-8"

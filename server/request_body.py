@@ -8,6 +8,8 @@ and `read_limited`, or `iter_limited` to stream into a file).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.types import Message, Receive, Scope
@@ -64,6 +66,29 @@ async def read_limited(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The whole body, if it fits in `limit` bytes."""
     check_declared(scope, limit)
     return b"".join([chunk async for chunk in iter_limited(receive, limit)])
+
+
+async def discard(receive: Receive, max_bytes: int, seconds: float) -> None:
+    """Read and drop the rest of a refused body, within bounds, so the client gets the answer.
+
+    A server that answers while the client is still sending, and then closes, resets the
+    connection: most clients then report a broken connection instead of the 413. Reading the
+    remainder without keeping it (nginx's "lingering close") avoids that. Bodies declared
+    larger than `max_bytes`, and clients slower than `seconds`, are not waited for.
+    """
+
+    async def drain() -> None:
+        dropped = 0
+        while dropped <= max_bytes:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            dropped += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(drain(), seconds)
 
 
 def replay(body: bytes, receive: Receive) -> Receive:

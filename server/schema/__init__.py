@@ -34,6 +34,8 @@ SUGGESTION = " Did you mean "
 class Schema(strawberry.Schema):
     # With introspection off, "Did you mean 'x'?" would leak the schema one field at a time.
     hide_suggestions = False
+    # The settings it was built with (the HTTP view reads its request limits from them).
+    settings: Settings = Settings()
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -67,4 +69,5 @@ def build_schema(settings: Settings | None = None) -> Schema:
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )
     schema.hide_suggestions = not settings.graphql_introspection
+    schema.settings = settings
     return schema
