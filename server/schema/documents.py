@@ -28,6 +28,7 @@ from server.schema.limits import (
     DocumentLimits,
     check_operation_choice,
     check_shape,
+    operations,
     parse_limited,
 )
 
@@ -46,6 +47,7 @@ class CachedDocument:
     document: DocumentNode
     size: int
     shape_errors: list[GraphQLError]
+    several_operations: bool
     validation: dict[tuple[type, ...], list[GraphQLError]] = field(default_factory=dict)
     costs: CostCache = field(default_factory=CostCache)
 
@@ -70,7 +72,12 @@ class DocumentCache:
             self._entries.move_to_end(text)
             return entry
         document = parse_limited(text, self.limits)
-        entry = CachedDocument(document, estimated_bytes(text), check_shape(document, self.limits))
+        entry = CachedDocument(
+            document,
+            estimated_bytes(text),
+            check_shape(document, self.limits),
+            several_operations=len(operations(document)) > 1,
+        )
         if entry.size <= self.max_entry_bytes:
             self._entries[text] = entry
             self.used_bytes += entry.size
@@ -104,7 +111,7 @@ class DocumentGuard(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        if context.graphql_document is None and context.query:
+        if context.graphql_document is None and isinstance(context.query, str) and context.query:
             self.entry = self.cache.get(context.query)
             context.graphql_document = self.entry.document
         yield
@@ -113,11 +120,12 @@ class DocumentGuard(SchemaExtension):
         context = self.execution_context
         entry = self.entry
         if entry is not None and context.pre_execution_errors is None:
-            errors = list(entry.shape_errors) or check_operation_choice(
-                entry.document, _provided_operation_name(context)
-            )
+            errors = list(entry.shape_errors)
+            if not errors and entry.several_operations:
+                errors = check_operation_choice(entry.document, _provided_operation_name(context))
+            variables = context.variables if isinstance(context.variables, dict) else None
             self.requested = entry.costs.cost(
-                context.schema._schema, entry.document, context.operation_name, context.variables
+                context.schema._schema, entry.document, context.operation_name, variables
             )
             if not errors:
                 errors = _validate(context, entry)
