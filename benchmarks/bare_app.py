@@ -26,6 +26,11 @@ from server.config import Settings
 from server.schema.context import bearer_token
 
 
+def cost(requested: int, settings: Settings) -> dict[str, Any]:
+    """The `extensions.cost` GraphQL adds to every response, written by hand here too."""
+    return {"cost": {"requested": requested, "limit": settings.graphql_max_cost}}
+
+
 def create_bare_app(settings: Settings) -> Starlette:
     container = build(settings)
 
@@ -35,7 +40,10 @@ def create_bare_app(settings: Settings) -> Starlette:
         )
         user = await container.accounts.me(principal)
         return JSONResponse(
-            {"data": {"me": {"id": user.id, "email": user.email, "role": user.role.value}}}
+            {
+                "data": {"me": {"id": user.id, "email": user.email, "role": user.role.value}},
+                "extensions": cost(1, settings),
+            }
         )
 
     async def experiments(request: Request) -> JSONResponse:
@@ -102,7 +110,10 @@ def create_bare_app(settings: Settings) -> Starlette:
                         },
                         "edges": edges,
                     }
-                }
+                },
+                # connection 1 + pageInfo 1 + per experiment: edge, node, dataset, runs
+                # connection and 5 runs (edge + node each), production model
+                "extensions": cost(2 + first * (1 + 1 + 1 + 1 + 5 * 2 + 1), settings),
             }
         )
 

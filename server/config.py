@@ -123,6 +123,11 @@ class Settings:
     max_subscriptions_per_user: int = 20
     # lifecycle: how long a stopping server or worker waits for training to stop and hand back
     shutdown_grace_seconds: float = 5.0
+    # edge (issue 7): request and document limits, query cost, document cache budget
+    max_request_kb: int = 1024
+    graphql_max_document_kb: int = 100
+    graphql_max_cost: int = 5000
+    graphql_cache_mb: int = 32
 
     @property
     def is_production(self) -> bool:
@@ -194,6 +199,11 @@ class Settings:
             max_subscriptions_per_user=_int(env, "MAX_SUBSCRIPTIONS_PER_USER", 20),
             # lifecycle
             shutdown_grace_seconds=_float(env, "SHUTDOWN_GRACE_SECONDS", 5.0, 0.0),
+            # edge (issue 7)
+            max_request_kb=_int(env, "MAX_REQUEST_KB", 1024),
+            graphql_max_document_kb=_int(env, "GRAPHQL_MAX_DOCUMENT_KB", 100),
+            graphql_max_cost=_int(env, "GRAPHQL_MAX_COST", 5000),
+            graphql_cache_mb=_int(env, "GRAPHQL_CACHE_MB", 32),
         )
 
     def signing_key(self) -> str:

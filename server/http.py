@@ -3,6 +3,12 @@
 Follows the GraphQL-over-HTTP spec: `application/graphql-response+json` is accepted and
 answered with, and under it requests that fail before execution (parse, validation,
 variables) get a 4xx status and no `data` entry; `application/json` keeps the legacy 200.
+
+Every request that is not GraphQL gets a coded JSON error, never a 500: a body or query string
+over MAX_REQUEST_KB (413/414, refused while reading), a body that is not a JSON object, a
+`query`/`variables`/`operationName`/`extensions` of the wrong type, an unsupported content
+type (415), and a subscription over HTTP (400: subscriptions use the WebSocket).
+Multipart requests (uploads) are read by Strawberry's multipart path, not here.
 """
 
 from __future__ import annotations
@@ -16,14 +22,26 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from domain.errors import DomainError
 from server.bootstrap import Container
+from server.config import Settings
 from server.graphiql import GraphiQLPage
+from server.request_body import (
+    BadContentLength,
+    BodyTooLarge,
+    declared_length,
+    discard,
+    read_limited,
+    replay,
+)
 from server.schema import Schema
 from server.schema.context import Context
 from server.uploads import parsed_multipart
@@ -31,6 +49,14 @@ from server.ws_auth import guard_socket
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
+MULTIPART = "multipart/form-data"
+# A refused body is read and dropped up to this size, so that the client sees the 413.
+DISCARD_BYTES = 16 * 2**20
+DISCARD_SECONDS = 10.0
+USE_WEBSOCKET = (
+    "Subscriptions are served over WebSocket only: connect to this same /graphql path with "
+    "the graphql-transport-ws protocol and send the subscription there."
+)
 
 
 def negotiate(accept: str | None) -> str | None:
@@ -96,7 +122,12 @@ class GraphQLView(GraphQL[Context, None]):
                 raise HTTPException(
                     406, f"Accept {JSON} or {GRAPHQL_RESPONSE}; nothing else is served here."
                 )
+            request = await self._within_size_limit(request, scope, receive)
             response = await self.run(request)
+        except BodyTooLarge as exc:
+            if scope["method"] == "POST" and (declared_length(scope) or 0) <= DISCARD_BYTES:
+                await discard(receive, DISCARD_BYTES, DISCARD_SECONDS)
+            response = self._too_large_response(exc, scope, request.state.media_type)
         except HTTPException as exc:
             response = self._error_response(exc.reason, exc.status_code, request.state.media_type)
         await response(scope, receive, send)
@@ -108,6 +139,34 @@ class GraphQLView(GraphQL[Context, None]):
             return super().decode_json(data)
         except (RecursionError, ValueError) as exc:
             raise HTTPException(400, "Unable to parse request body as JSON") from exc
+
+    @property
+    def settings(self) -> Settings:
+        """The settings the schema was built with (create_app may be given its own)."""
+        schema = self.schema
+        return schema.settings if isinstance(schema, Schema) else self.container.settings
+
+    @property
+    def max_request_bytes(self) -> int:
+        return self.settings.max_request_kb * 1024
+
+    async def _within_size_limit(self, request: Request, scope: Scope, receive: Receive) -> Request:
+        """The request with its body read within MAX_REQUEST_KB (multipart excepted)."""
+        limit = self.max_request_bytes
+        if scope["method"] == "GET":
+            if len(scope.get("query_string") or b"") > limit:
+                raise BodyTooLarge(limit)
+            return request
+        content_type, _ = parse_content_type(request.headers.get("content-type", ""))
+        if scope["method"] != "POST" or content_type == MULTIPART:
+            return request
+        try:
+            body = await read_limited(scope, receive, limit)
+        except BadContentLength as exc:
+            raise HTTPException(400, "The Content-Length header is not a number.") from exc
+        new_request = Request(scope, replay(body, receive))
+        new_request.state.media_type = request.state.media_type
+        return new_request
 
     def _wants_ide(self, request: Request) -> bool:
         return self._graphiql is not None and "text/html" in request.headers.get("accept", "")
@@ -151,6 +210,67 @@ class GraphQLView(GraphQL[Context, None]):
         sub_response.media_type_chosen = getattr(request.state, "media_type", JSON)  # type: ignore[attr-defined]
         return sub_response
 
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData:  # type: ignore[override]
+        """The GraphQL request, checked for shape: one JSON object with fields of the right type."""
+        if request.method == "GET":
+            data: object = self.parse_query_params(request.query_params)
+        else:
+            content_type, _ = parse_content_type(request.content_type or "")
+            if content_type == MULTIPART and self.multipart_uploads_enabled:
+                data = await self.parse_multipart(request)
+            elif content_type == JSON or content_type.endswith("+json"):
+                data = self.parse_json(await request.get_body())
+            else:
+                raise HTTPException(
+                    415,
+                    f"Send the request as {JSON} (Content-Type header), or as {MULTIPART} "
+                    "for file uploads; got "
+                    f"{content_type or 'no Content-Type'}.",
+                )
+        return request_data(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return json.loads(data)
+        except json.JSONDecodeError as exc:
+            reason = f"The request is not valid JSON: {exc.msg} at character {exc.pos}."
+        except UnicodeDecodeError:
+            reason = "The request is not valid JSON: send it encoded as UTF-8."
+        except (ValueError, RecursionError):
+            reason = "The request is not valid JSON, or nests arrays and objects too deeply."
+        raise HTTPException(400, reason)
+
+    async def execute_single(  # type: ignore[override]
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Strawberry's, with subscriptions refused: over HTTP they could only fail."""
+        method = request_adapter.method
+        allowed = OperationType.from_http(method) - {OperationType.SUBSCRIPTION}
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+            )
+        except CannotGetOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason()) from exc
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION:
+                raise HTTPException(400, USE_WEBSOCKET) from exc
+            raise HTTPException(405, exc.as_http_error_reason(method)) from exc
+        except MissingQueryError as exc:
+            raise HTTPException(400, "No GraphQL query found in the request.") from exc
+
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
@@ -176,9 +296,61 @@ class GraphQLView(GraphQL[Context, None]):
             response.headers["content-type"] = f"{media_type}; charset=utf-8"
         return response
 
-    @staticmethod
-    def _error_response(message: str, status: int, media_type: str) -> Response:
-        body = {"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]}
+    def _error_response(
+        self, message: str, status: int, media_type: str, **extensions: object
+    ) -> Response:
+        error = {"message": message, "extensions": {"code": "BAD_USER_INPUT", **extensions}}
+        cost = {"requested": 0, "limit": self.settings.graphql_max_cost}
+        body = {"errors": [error], "extensions": {"cost": cost}}
         return Response(
             json.dumps(body), status_code=status, media_type=f"{media_type}; charset=utf-8"
         )
+
+    def _too_large_response(self, exc: BodyTooLarge, scope: Scope, media_type: str) -> Response:
+        kb = exc.limit // 1024
+        if scope["method"] == "GET":
+            message = (
+                f"The query string is larger than the {kb} KB limit (MAX_REQUEST_KB). "
+                "Send large operations with POST."
+            )
+            status = 414
+        else:
+            size = f" ({exc.size} bytes)" if exc.size is not None else ""
+            message = (
+                f"The request body{size} is larger than the {kb} KB limit (MAX_REQUEST_KB). "
+                "Send a smaller document or fewer variables; upload files as multipart."
+            )
+            status = 413
+        response = self._error_response(message, status, media_type, limitBytes=exc.limit)
+        response.headers["connection"] = "close"
+        return response
+
+
+def request_data(data: object) -> GraphQLRequestData:
+    """One GraphQL request from a decoded body or query string; 400 unless it is one."""
+    if isinstance(data, list):
+        raise HTTPException(400, "Batching is not enabled: send one operation per request.")
+    if not isinstance(data, dict):
+        raise HTTPException(
+            400,
+            "The request must be a JSON object like "
+            '{"query": "...", "variables": {...}, "operationName": "..."}; '
+            f"got {type(data).__name__ if data is not None else 'null'}.",
+        )
+    expected = {
+        "query": (str, "a string"),
+        "operationName": (str, "a string"),
+        "variables": (dict, "an object"),
+        "extensions": (dict, "an object"),
+    }
+    for key, (kind, described) in expected.items():
+        value = data.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise HTTPException(400, f"`{key}` must be {described} or null, if provided.")
+    return GraphQLRequestData(
+        query=data.get("query"),
+        variables=data.get("variables"),
+        operation_name=data.get("operationName"),
+        extensions=data.get("extensions"),
+        protocol="http",
+    )

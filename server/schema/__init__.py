@@ -5,15 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import DisableIntrospection
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -22,9 +14,11 @@ from server.config import Settings
 from server.schema.accounts import AccountMutation, AccountQuery
 from server.schema.campaigns import CampaignMutation, CampaignQuery
 from server.schema.datasets import DatasetMutation, DatasetQuery
+from server.schema.documents import DocumentCache, DocumentGuard
 from server.schema.errors import shape_error
 from server.schema.experiments import ExperimentMutation, ExperimentQuery  # before runs
 from server.schema.input_guard import InputGuard
+from server.schema.limits import DocumentLimits
 from server.schema.runs import RunMutation, RunQuery, RunSubscription
 
 Query = merge_types("Query", (AccountQuery, DatasetQuery, ExperimentQuery, RunQuery, CampaignQuery))
@@ -35,7 +29,15 @@ Mutation = merge_types(
 Subscription = merge_types("Subscription", (RunSubscription,))
 
 
+SUGGESTION = " Did you mean "
+
+
 class Schema(strawberry.Schema):
+    # With introspection off, "Did you mean 'x'?" would leak the schema one field at a time.
+    hide_suggestions = False
+    # The settings it was built with (the HTTP view reads its request limits from them).
+    settings: Settings = Settings()
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -43,27 +45,31 @@ class Schema(strawberry.Schema):
         context = execution_context.context if execution_context else None
         request_id = getattr(context, "request_id", "-")
         for error in errors:
+            if self.hide_suggestions and SUGGESTION in error.message:
+                error.message = error.message.split(SUGGESTION, 1)[0]
             shape_error(error, request_id)
 
 
 def build_schema(settings: Settings | None = None) -> Schema:
-    """The schema with parse/validation caches and depth, alias and token limits."""
+    """The schema with its limits: document size, tokens, depth, aliases, cost; cached."""
     settings = settings or Settings()
-    # The limit rules are built once: ValidationCache keys on the rule classes, and the
-    # limiters make a new class per instance, which would defeat the cache.
-    limits = [
-        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
-    ]
-    # Factories, so that each operation gets fresh extension instances; Strawberry keeps the
-    # parse and validation caches at module level, shared by every request.
-    extensions: list[Any] = [
-        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-        lambda: ParserCache(maxsize=512),
-        lambda: AddValidationRules(limits),
-        lambda: ValidationCache(maxsize=512),
-    ]
+    limits = DocumentLimits(
+        max_bytes=settings.graphql_max_document_kb * 1024,
+        max_tokens=settings.graphql_max_tokens,
+        max_depth=settings.graphql_max_depth,
+        max_aliases=settings.graphql_max_aliases,
+    )
+    # One cache per schema, shared by every request; the extension is built per operation.
+    # Validation results are cached per set of rules: the rule classes must be built once
+    # (DisableIntrospection's are), or the cache would never hit.
+    cache = DocumentCache(settings.graphql_cache_mb * 2**20, limits)
+    extensions: list[Any] = [lambda: DocumentGuard(cache, settings.graphql_max_cost)]
     if not settings.graphql_introspection:
-        extensions.append(DisableIntrospection)
+        extensions.insert(0, DisableIntrospection)
     extensions.append(InputGuard)  # after validation: checks every string and JSON number
-    return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
+    schema = Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    )
+    schema.hide_suggestions = not settings.graphql_introspection
+    schema.settings = settings
+    return schema
