@@ -19,6 +19,7 @@ from domain.services.datasets import DatasetService
 from domain.services.execution import ExecutionPolicy, RunExecution, Sweeper
 from domain.services.experiments import ExperimentService
 from domain.services.models import ModelService
+from domain.services.outbox import RunOutbox
 from domain.services.runs import RunService
 from server.adapters.artifacts.tables import LocalTableStore
 from server.adapters.auth.passwords import Argon2PasswordHasher
@@ -31,6 +32,7 @@ from server.adapters.events.memory import MemoryEventStream
 from server.adapters.events.redis import RedisEventStream
 from server.adapters.jobs.arq import ArqJobQueue
 from server.adapters.jobs.inprocess import InProcessJobQueue
+from server.adapters.outages import is_outage
 from server.adapters.training.trainer import AutoMLModelStore, AutoMLTrainer
 from server.config import Settings
 
@@ -88,12 +90,12 @@ def build(
     closers: list[Callable[[], Awaitable[None]]] = []
 
     stream = (
-        RedisEventStream(Redis.from_url(settings.redis_url))
+        RedisEventStream(Redis.from_url(settings.redis_url, socket_connect_timeout=5))
         if settings.redis_url
         else MemoryEventStream()
     )
     closers.append(stream.aclose)
-    events = RunEventLog(stream, uow, clock)
+    events = RunEventLog(stream, uow)
     if trainer is None:
         engine_trainer = AutoMLTrainer(
             settings.artifacts_dir,
@@ -111,16 +113,22 @@ def build(
         heartbeat_interval=timedelta(seconds=settings.heartbeat_seconds),
         heartbeat_timeout=timedelta(seconds=settings.heartbeat_timeout_seconds),
         max_attempts=settings.max_run_attempts,
+        requeue_after=timedelta(seconds=settings.requeue_after_seconds),
+        max_running_per_account=settings.max_running_runs_per_account,
+        defer=timedelta(seconds=settings.run_defer_seconds),
+        write_retry_for=timedelta(seconds=settings.run_write_retry_seconds),
+        transient=is_outage,
     )
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     execution = RunExecution(uow, clock, trainer, events, policy, worker_id)
     jobs: ArqJobQueue | InProcessJobQueue
     if settings.redis_url:
-        jobs = ArqJobQueue(ArqRedis.from_url(settings.redis_url))
+        jobs = ArqJobQueue(ArqRedis.from_url(settings.redis_url, socket_connect_timeout=5))
     else:
         jobs = InProcessJobQueue(settings.worker_concurrency)
         jobs.bind(execution)
     closers.append(jobs.aclose)
+    outbox = RunOutbox(uow, jobs)
     return Container(
         settings=settings,
         engine=engine,
@@ -129,12 +137,12 @@ def build(
         accounts=AccountService(uow, clock, hasher or Argon2PasswordHasher(), tokens),
         datasets=DatasetService(uow, clock, tables),
         experiments=ExperimentService(uow, clock, tables),
-        runs=RunService(uow, clock, jobs, events),
+        runs=RunService(uow, clock, outbox, events, settings.max_queued_runs_per_account),
         models=ModelService(uow, AutoMLModelStore(settings.artifacts_dir)),
         campaigns=CampaignService(uow, clock),
         events=events,
         jobs=jobs,
         execution=execution,
-        sweeper=Sweeper(uow, clock, jobs, events, policy),
+        sweeper=Sweeper(uow, clock, outbox, events, policy),
         closers=closers,
     )

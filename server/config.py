@@ -82,6 +82,12 @@ class Settings:
     heartbeat_timeout_seconds: float = 30.0
     max_run_attempts: int = 3
     sweep_seconds: float = 5.0
+    # -- pipeline (issue 7): fairness, outbox, outages --
+    max_queued_runs_per_account: int = 20
+    max_running_runs_per_account: int = 2
+    run_defer_seconds: float = 5.0
+    requeue_after_seconds: float = 60.0
+    run_write_retry_seconds: float = 120.0
 
     @property
     def is_production(self) -> bool:
@@ -130,6 +136,12 @@ class Settings:
             heartbeat_timeout_seconds=_float(env, "HEARTBEAT_TIMEOUT_SECONDS", 30.0, 0.5),
             max_run_attempts=_int(env, "MAX_RUN_ATTEMPTS", 3),
             sweep_seconds=_float(env, "SWEEP_SECONDS", 5.0, 0.1),
+            # -- pipeline (issue 7): fairness, outbox, outages --
+            max_queued_runs_per_account=_int(env, "MAX_QUEUED_RUNS_PER_ACCOUNT", 20),
+            max_running_runs_per_account=_int(env, "MAX_RUNNING_RUNS_PER_ACCOUNT", 2),
+            run_defer_seconds=_float(env, "RUN_DEFER_SECONDS", 5.0, 0.1),
+            requeue_after_seconds=_float(env, "REQUEUE_AFTER_SECONDS", 60.0, 1.0),
+            run_write_retry_seconds=_float(env, "RUN_WRITE_RETRY_SECONDS", 120.0, 1.0),
         )
 
     def signing_key(self) -> str:

@@ -9,10 +9,11 @@ from typing import Any
 
 from arq import func
 from arq.connections import RedisSettings
-from arq.worker import Worker
+from arq.worker import Retry, Worker
 
 from domain.ports import Trainer
-from server.adapters.jobs.arq import EXECUTE_RUN
+from domain.services.execution import RunDeferred
+from server.adapters.jobs.arq import EXECUTE_RUN, MAX_JOB_TRIES, OutageTolerantWorker
 from server.adapters.jobs.inprocess import sweep_forever
 from server.bootstrap import build
 from server.config import ConfigError, Settings
@@ -23,7 +24,10 @@ JOB_TIMEOUT_SECONDS = 26 * 3600  # longer than the longest run budget allowed (2
 
 async def execute_run(ctx: dict[str, Any], run_id: str, attempt: int) -> str | None:
     """The ARQ job: one attempt of one run (a no-op for a stale or finished attempt)."""
-    status = await ctx["container"].execution.execute(run_id, attempt)
+    try:
+        status = await ctx["container"].execution.execute(run_id, attempt)
+    except RunDeferred as deferred:  # the account's slots are taken: try again later
+        raise Retry(defer=deferred.seconds) from None
     return status.value if status else None
 
 
@@ -47,8 +51,12 @@ def create_worker(settings: Settings, trainer: Trainer | None = None) -> Worker:
     """An ARQ worker for the settings (a trainer may be injected, e.g. by benchmarks)."""
     if not settings.redis_url:
         raise ConfigError("REDIS_URL must be set to run workers (the embedded mode needs none)")
-    return Worker(
-        functions=[func(execute_run, name=EXECUTE_RUN, timeout=JOB_TIMEOUT_SECONDS, max_tries=1)],
+    return OutageTolerantWorker(
+        functions=[
+            func(
+                execute_run, name=EXECUTE_RUN, timeout=JOB_TIMEOUT_SECONDS, max_tries=MAX_JOB_TRIES
+            )
+        ],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         on_startup=startup,
         on_shutdown=shutdown,

@@ -17,6 +17,7 @@ from server.adapters.db.experiments import SqlExperimentRepository
 from server.adapters.db.runs import (
     SqlModelRepository,
     SqlRunEventRepository,
+    SqlRunOutboxRepository,
     SqlRunRepository,
     SqlTrialRepository,
 )
@@ -42,6 +43,7 @@ class SqlUnitOfWork:
         self.discounts = SqlDiscountRepository(self.session)
         self.trials = SqlTrialRepository(self.session)
         self.run_events = SqlRunEventRepository(self.session)
+        self.run_outbox = SqlRunOutboxRepository(self.session)
         return self
 
     async def __aexit__(
