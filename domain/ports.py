@@ -183,13 +183,14 @@ class RunRepository(Repository[Run], Protocol):
         """Runs still QUEUED since before the given instant (their job may be lost)."""
         ...
 
-    async def count_waiting(self, account_id: str) -> int:
-        """The account's QUEUED runs; locks the account's runs against concurrent starts."""
+    async def count_waiting(self, account_id: str, limit: int) -> int:
+        """The account's QUEUED runs; near `limit` it serialises concurrent starts of the
+        account, so that they cannot all take the last place."""
         ...
 
-    async def count_running(self, account_id: str) -> int:
-        """The account's RUNNING or CANCELING runs; locks the account's runs against
-        concurrent claims, so two workers cannot both take the last free slot."""
+    async def count_running(self, account_id: str, limit: int) -> int:
+        """The account's RUNNING or CANCELING runs; near `limit` it serialises concurrent
+        claims of the account, so two workers cannot both take the last free slot."""
         ...
 
 

@@ -191,8 +191,8 @@ class RunExecution:
                 raise StaleAttempt(f"Run {run_id} no longer exists.")
             now = self._clock.now()
             run.claim(attempt, now)
-            running = await uow.runs.count_running(run.account_id)
-            if running >= self._policy.max_running_per_account:
+            limit = self._policy.max_running_per_account
+            if await uow.runs.count_running(run.account_id, limit) >= limit:
                 base = self._policy.defer.total_seconds()
                 raise RunDeferred(run.id, base * random.uniform(0.8, 1.2))
             experiment = await uow.experiments.get(run.account_id, run.experiment_id)

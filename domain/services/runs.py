@@ -82,7 +82,7 @@ class RunService:
                             "idempotencyKey",
                         )
                     return existing
-            waiting = await uow.runs.count_waiting(principal.account_id)
+            waiting = await uow.runs.count_waiting(principal.account_id, self._max_queued)
             if waiting >= self._max_queued:
                 raise Conflict(
                     f"Your account already has {waiting} runs waiting to start, the most it "

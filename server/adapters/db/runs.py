@@ -122,24 +122,24 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
         )
         return [self.to_entity(row) for row in rows]
 
-    async def count_waiting(self, account_id: str) -> int:
-        return await self._count_locked(account_id, [RunStatus.QUEUED])
+    async def count_waiting(self, account_id: str, limit: int) -> int:
+        return await self._count(account_id, [RunStatus.QUEUED], limit)
 
-    async def count_running(self, account_id: str) -> int:
-        return await self._count_locked(account_id, [RunStatus.RUNNING, RunStatus.CANCELING])
+    async def count_running(self, account_id: str, limit: int) -> int:
+        return await self._count(account_id, [RunStatus.RUNNING, RunStatus.CANCELING], limit)
 
-    async def _count_locked(self, account_id: str, statuses: list[RunStatus]) -> int:
-        # The account row is the lock (PostgreSQL; SQLite has one writer at a time anyway):
-        # starts and claims of one account queue behind each other, other accounts do not wait.
+    async def _count(self, account_id: str, statuses: list[RunStatus], limit: int) -> int:
+        where = (RunRow.account_id == account_id, RunRow.status.in_([s.value for s in statuses]))
+        count = await self.session.scalar(select(func.count()).where(*where)) or 0
+        if count + 1 < limit:
+            return count  # far from the limit: no need to queue behind anyone
+        # Near it: the account row is the lock (PostgreSQL; SQLite has one writer anyway), so
+        # starts and claims of one account queue behind each other for the last places, then
+        # count again, seeing what the ones before committed.
         await self.session.execute(
             select(AccountRow.id).where(AccountRow.id == account_id).with_for_update()
         )
-        count = await self.session.scalar(
-            select(func.count()).where(
-                RunRow.account_id == account_id, RunRow.status.in_([s.value for s in statuses])
-            )
-        )
-        return count or 0
+        return await self.session.scalar(select(func.count()).where(*where)) or 0
 
     async def page(self, account_id: str, request: PageRequest, where: RunFilter) -> Page[Run]:
         conditions = []
