@@ -263,6 +263,8 @@ class RunExecution:
                 if current.status is RunStatus.CANCELING:
                     stop.set()
             except StaleAttempt:
+                if await self._still_ours(run):
+                    continue  # a concurrent write (a cancel request) won the version race
                 log.warning("lost the run; stopping", extra={"run_id": run.id})
                 stop.set()
                 return
@@ -271,6 +273,18 @@ class RunExecution:
                     log.exception("heartbeat failed; will retry", extra={"run_id": run.id})
                 else:
                     log.warning("heartbeat failed (%s); will retry", exc, extra={"run_id": run.id})
+
+    async def _still_ours(self, run: Run) -> bool:
+        try:
+            async with self._uow() as uow:
+                current = await uow.runs.find(run.id)
+        except Exception:
+            return True  # cannot tell: keep beating, the next beat decides
+        return (
+            current is not None
+            and current.attempt == run.attempt
+            and current.status in (RunStatus.RUNNING, RunStatus.CANCELING)
+        )
 
     async def _finish(
         self,

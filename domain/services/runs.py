@@ -95,10 +95,11 @@ class RunService:
             )
             # One transaction: the run, its first event and the intent to enqueue it. Either
             # all of it is stored, or nothing is.
-            await uow.runs.add(run)
-            events = await uow.run_events.append(run.id, [NewRunEvent.status(run)], now)
-            await uow.run_outbox.add(run.id, run.attempt, now)
             try:
+                await uow.runs.add(run)
+                await uow.flush()  # a concurrent submit with the same key clashes here
+                events = await uow.run_events.append(run.id, [NewRunEvent.status(run)], now)
+                await uow.run_outbox.add(run.id, run.attempt, now)
                 await uow.commit()
             except Conflict:
                 if idempotency_key is None:

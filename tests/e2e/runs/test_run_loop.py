@@ -166,9 +166,7 @@ async def test_subscriptions_to_another_accounts_run_are_not_found(
     await wait_for(api, owner, run["id"], {"SUCCEEDED"})
 
 
-async def test_deleting_an_experiment_removes_its_model_files(
-    stack: Stack, stack_api: Api
-) -> None:
+async def test_deleting_an_experiment_removes_its_model_files(stack: Stack, stack_api: Api) -> None:
     api = stack_api
     seller = await api.sign_up()
     experiment_id = await regression_experiment(api, seller, demand_csv(rows=80))
