@@ -262,6 +262,16 @@ class RunRepository(Repository[Run], Protocol):
         """Runs still QUEUED since before the given instant (their job may be lost)."""
         ...
 
+    async def count_waiting(self, account_id: str, limit: int) -> int:
+        """The account's QUEUED runs; near `limit` it serialises concurrent starts of the
+        account, so that they cannot all take the last place."""
+        ...
+
+    async def count_running(self, account_id: str, limit: int) -> int:
+        """The account's RUNNING or CANCELING runs; near `limit` it serialises concurrent
+        claims of the account, so two workers cannot both take the last free slot."""
+        ...
+
 
 class ModelRepository(Repository[Model], Protocol):
     async def page(
@@ -317,6 +327,7 @@ class UnitOfWork(Protocol):
     discounts: DiscountRepository
     trials: TrialRepository
     run_events: RunEventRepository
+    run_outbox: RunOutboxRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -358,21 +369,38 @@ class TrialRepository(Protocol):
 
 
 class RunEventRepository(Protocol):
-    """Milestone events kept in the database, so a run's history survives the event stream."""
+    """A run's whole event log, the durable truth the live stream relays."""
 
-    async def add(self, event: RunEvent) -> None: ...
+    async def append(
+        self, run_id: str, events: Sequence[NewRunEvent], at: datetime
+    ) -> list[RunEvent]:
+        """Number the events with the run's next seqs and store them, in this transaction
+        (the counter is a column of the run, so concurrent writers queue behind each other)."""
+        ...
 
     async def after(self, run_id: str, after_seq: int, limit: int) -> list[RunEvent]: ...
 
-    async def last_seq(self, run_id: str) -> int: ...
+
+class RunOutboxRepository(Protocol):
+    """Attempts to put on the job queue, written in the transaction that queues them."""
+
+    async def add(self, run_id: str, attempt: int, at: datetime) -> None: ...
+
+    async def due(self, created_before: datetime, limit: int) -> list[tuple[str, int]]:
+        """(run id, attempt) of intents older than the given instant, oldest first."""
+        ...
+
+    async def remove(self, entries: Sequence[tuple[str, int]]) -> None: ...
 
 
 class RunEventLog(Protocol):
-    """A run's ordered, gap-free event log: append, replay, follow."""
+    """A run's ordered, gap-free event log: stored by RunEventRepository, relayed live here."""
 
-    async def append(self, run_id: str, event: NewRunEvent, first: bool = False) -> RunEvent:
-        """Give the event the next sequence number and publish it (`first`: the run is new,
-        nothing was logged for it before)."""
+    async def publish(
+        self, account_id: str, events: Sequence[RunEvent], announce: bool = True
+    ) -> None:
+        """Relay stored (committed) events to live followers, and tell runUpdates subscribers;
+        best effort: a follower that misses one reads it from the database."""
         ...
 
     async def after(self, run_id: str, after_seq: int, limit: int = 1000) -> list[RunEvent]:
@@ -396,6 +424,10 @@ class JobQueue(Protocol):
     """Where runs wait for a worker; a job id is enqueued at most once."""
 
     async def enqueue_run(self, run: Run) -> None: ...
+
+    async def enqueue_attempt(self, run_id: str, attempt: int) -> None:
+        """The same, by ids (the outbox relay knows no more)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from domain.services.datasets import DatasetService
 from domain.services.execution import ExecutionPolicy, RunExecution, Sweeper
 from domain.services.experiments import ExperimentService
 from domain.services.models import ModelService
+from domain.services.outbox import RunOutbox
 from domain.services.runs import RunService
 from server.adapters.artifacts.runs import RunFileStore
 from server.adapters.artifacts.tables import LocalTableStore
@@ -33,6 +34,7 @@ from server.adapters.events.memory import MemoryEventStream
 from server.adapters.events.redis import RedisEventStream
 from server.adapters.jobs.arq import ArqJobQueue
 from server.adapters.jobs.inprocess import InProcessJobQueue
+from server.adapters.outages import is_outage
 from server.adapters.training.trainer import AutoMLModelStore, AutoMLTrainer
 from server.config import Settings
 from server.ratelimit import RateLimits, SubscriptionSlots
@@ -103,12 +105,12 @@ def build(
     leavers: list[Callable[[], None]] = []
 
     stream = (
-        RedisEventStream(Redis.from_url(settings.redis_url))
+        RedisEventStream(Redis.from_url(settings.redis_url, socket_connect_timeout=5))
         if settings.redis_url
         else MemoryEventStream()
     )
     closers.append(stream.aclose)
-    events = RunEventLog(stream, uow, clock)
+    events = RunEventLog(stream, uow)
     if trainer is None:
         engine_trainer = AutoMLTrainer(
             settings.artifacts_dir,
@@ -128,15 +130,21 @@ def build(
         heartbeat_interval=timedelta(seconds=settings.heartbeat_seconds),
         heartbeat_timeout=timedelta(seconds=settings.heartbeat_timeout_seconds),
         max_attempts=settings.max_run_attempts,
+        requeue_after=timedelta(seconds=settings.requeue_after_seconds),
+        max_running_per_account=settings.max_running_runs_per_account,
+        defer=timedelta(seconds=settings.run_defer_seconds),
+        write_retry_for=timedelta(seconds=settings.run_write_retry_seconds),
+        transient=is_outage,
     )
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     jobs: ArqJobQueue | InProcessJobQueue
     if settings.redis_url:
-        jobs = ArqJobQueue(ArqRedis.from_url(settings.redis_url))
+        jobs = ArqJobQueue(ArqRedis.from_url(settings.redis_url, socket_connect_timeout=5))
     else:
         jobs = InProcessJobQueue(settings.worker_concurrency)
         leavers.append(jobs.stop_taking)
-    execution = RunExecution(uow, clock, trainer, events, policy, worker_id, jobs=jobs)
+    outbox = RunOutbox(uow, jobs)
+    execution = RunExecution(uow, clock, trainer, events, policy, worker_id, outbox=outbox)
     if isinstance(jobs, InProcessJobQueue):
         jobs.bind(execution)
     closers.append(jobs.aclose)
@@ -161,13 +169,13 @@ def build(
         experiments=ExperimentService(
             uow, clock, tables, RunFileStore(settings.artifacts_dir, settings.mlflow_tracking_uri)
         ),
-        runs=RunService(uow, clock, jobs, events),
+        runs=RunService(uow, clock, outbox, events, settings.max_queued_runs_per_account),
         models=ModelService(uow, AutoMLModelStore(settings.artifacts_dir)),
         campaigns=CampaignService(uow, clock),
         events=events,
         jobs=jobs,
         execution=execution,
-        sweeper=Sweeper(uow, clock, jobs, events, policy),
+        sweeper=Sweeper(uow, clock, outbox, events, policy),
         closers=closers,
         ratelimits=RateLimits(settings),
         subscriptions=SubscriptionSlots(settings.max_subscriptions_per_user),

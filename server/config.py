@@ -128,6 +128,12 @@ class Settings:
     graphql_max_document_kb: int = 100
     graphql_max_cost: int = 5000
     graphql_cache_mb: int = 32
+    # -- pipeline (issue 7): fairness, outbox, outages --
+    max_queued_runs_per_account: int = 20
+    max_running_runs_per_account: int = 2
+    run_defer_seconds: float = 5.0
+    requeue_after_seconds: float = 60.0
+    run_write_retry_seconds: float = 120.0
 
     @property
     def is_production(self) -> bool:
@@ -204,6 +210,12 @@ class Settings:
             graphql_max_document_kb=_int(env, "GRAPHQL_MAX_DOCUMENT_KB", 100),
             graphql_max_cost=_int(env, "GRAPHQL_MAX_COST", 5000),
             graphql_cache_mb=_int(env, "GRAPHQL_CACHE_MB", 32),
+            # -- pipeline (issue 7): fairness, outbox, outages --
+            max_queued_runs_per_account=_int(env, "MAX_QUEUED_RUNS_PER_ACCOUNT", 20),
+            max_running_runs_per_account=_int(env, "MAX_RUNNING_RUNS_PER_ACCOUNT", 2),
+            run_defer_seconds=_float(env, "RUN_DEFER_SECONDS", 5.0, 0.1),
+            requeue_after_seconds=_float(env, "REQUEUE_AFTER_SECONDS", 60.0, 1.0),
+            run_write_retry_seconds=_float(env, "RUN_WRITE_RETRY_SECONDS", 120.0, 1.0),
         )
 
     def signing_key(self) -> str:

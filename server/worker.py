@@ -11,10 +11,11 @@ from typing import Any
 
 from arq import func
 from arq.connections import RedisSettings
-from arq.worker import Worker
+from arq.worker import Retry, Worker
 
 from domain.ports import Trainer
-from server.adapters.jobs.arq import EXECUTE_RUN
+from domain.services.execution import RunDeferred
+from server.adapters.jobs.arq import EXECUTE_RUN, MAX_JOB_TRIES, OutageTolerantWorker
 from server.adapters.jobs.inprocess import sweep_forever
 from server.bootstrap import build
 from server.config import ConfigError, Settings
@@ -25,7 +26,10 @@ JOB_TIMEOUT_SECONDS = 26 * 3600  # longer than the longest run budget allowed (2
 
 async def execute_run(ctx: dict[str, Any], run_id: str, attempt: int) -> str | None:
     """The ARQ job: one attempt of one run (a no-op for a stale or finished attempt)."""
-    status = await ctx["container"].execution.execute(run_id, attempt)
+    try:
+        status = await ctx["container"].execution.execute(run_id, attempt)
+    except RunDeferred as deferred:  # the account's slots are taken: try again later
+        raise Retry(defer=deferred.seconds) from None
     return status.value if status else None
 
 
@@ -45,7 +49,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await ctx["container"].aclose()
 
 
-class RunWorker(Worker):
+class RunWorker(OutageTolerantWorker):
     """ARQ's worker, stopping within seconds. ARQ alone cancels the job's task, while the
     training thread trains on to the end of its budget. Here SIGINT/SIGTERM first tell the
     training to stop (each attempt is then handed back and re-enqueued for another worker);
@@ -73,7 +77,11 @@ def create_worker(settings: Settings, trainer: Trainer | None = None) -> Worker:
     if not settings.redis_url:
         raise ConfigError("REDIS_URL must be set to run workers (the embedded mode needs none)")
     return RunWorker(
-        functions=[func(execute_run, name=EXECUTE_RUN, timeout=JOB_TIMEOUT_SECONDS, max_tries=1)],
+        functions=[
+            func(
+                execute_run, name=EXECUTE_RUN, timeout=JOB_TIMEOUT_SECONDS, max_tries=MAX_JOB_TRIES
+            )
+        ],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         on_startup=startup,
         on_shutdown=shutdown,

@@ -9,16 +9,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
-from domain.errors import Conflict
+from domain.errors import Conflict, DomainError
 from domain.model.runs import (
     Model,
     ModelStage,
     NewRunEvent,
     Run,
     RunConfig,
+    RunEvent,
     RunEventType,
     RunStatus,
     StaleAttempt,
@@ -26,7 +30,6 @@ from domain.model.runs import (
 )
 from domain.ports import (
     Clock,
-    JobQueue,
     RunEventLog,
     Trainer,
     TrainingCanceled,
@@ -36,8 +39,10 @@ from domain.ports import (
     TrainingOutcome,
     UnitOfWorkFactory,
 )
+from domain.services.outbox import RunOutbox
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _EVENT_TYPES = {
     "trial_started": RunEventType.LOG,
@@ -48,6 +53,10 @@ _EVENT_TYPES = {
 }
 
 
+def _connection_trouble(exc: BaseException) -> bool:
+    return isinstance(exc, (ConnectionError, TimeoutError))
+
+
 @dataclass(frozen=True, slots=True)
 class ExecutionPolicy:
     """Timings of the worker protocol."""
@@ -56,6 +65,44 @@ class ExecutionPolicy:
     heartbeat_timeout: timedelta = timedelta(seconds=30)
     max_attempts: int = 3
     requeue_after: timedelta = timedelta(seconds=60)
+    # Fairness: an account runs at most this many runs at once; a worker that takes one of its
+    # runs beyond that hands the job back, to be tried again after about `defer`.
+    max_running_per_account: int = 2
+    defer: timedelta = timedelta(seconds=5)
+    # Outages: writes that fail for a transient reason are retried with backoff this long,
+    # then the attempt is abandoned (the sweeper retries it as a new attempt, never FAILED).
+    write_retry_for: timedelta = timedelta(seconds=120)
+    transient: Callable[[BaseException], bool] = _connection_trouble
+
+
+class RunDeferred(Exception):
+    """The run's account already runs its share: try this job again after `seconds`."""
+
+    def __init__(self, run_id: str, seconds: float) -> None:
+        super().__init__(f"Run {run_id} waits for a free slot of its account.")
+        self.seconds = seconds
+
+
+class RunAbandoned(Exception):
+    """A write kept failing through an outage; the attempt stops and will be retried."""
+
+
+async def retrying(policy: ExecutionPolicy, what: str, write: Callable[[], Awaitable[T]]) -> T:
+    """Run `write`, retrying transient failures (connection errors) with backoff."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + policy.write_retry_for.total_seconds()
+    pause = 0.1
+    while True:
+        try:
+            return await write()
+        except Exception as exc:
+            if isinstance(exc, DomainError) or not policy.transient(exc):
+                raise
+            if loop.time() + pause > deadline:
+                raise RunAbandoned(f"{what} kept failing: {exc}") from exc
+            log.warning("run.write_retry: %s failed (%s); retrying", what, exc)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 class RunExecution:
@@ -69,7 +116,7 @@ class RunExecution:
         events: RunEventLog,
         policy: ExecutionPolicy,
         worker_id: str = "worker",
-        jobs: JobQueue | None = None,
+        outbox: RunOutbox | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -77,17 +124,22 @@ class RunExecution:
         self._events = events
         self._policy = policy
         self._worker_id = worker_id
-        self._jobs = jobs  # where handed-back attempts are enqueued again
+        self._outbox = outbox  # where handed-back attempts are enqueued again
         self._leaving = False
 
     async def execute(self, run_id: str, attempt: int) -> RunStatus | None:
-        """Run the attempt to its end; None when it was not this attempt's to run."""
+        """Run the attempt to its end; None when it was not this attempt's to run (or it was
+        handed back). Raises RunDeferred when the run's account has no free slot."""
         try:
-            run, job = await self._claim(run_id, attempt)
+            run, job = await retrying(
+                self._policy, "claiming the run", lambda: self._claim(run_id, attempt)
+            )
         except StaleAttempt as exc:
             log.info("not starting run: %s", exc, extra={"run_id": run_id, "attempt": attempt})
             return None
-        await self._publish(run, NewRunEvent.status(run, worker=self._worker_id))
+        except RunAbandoned as exc:
+            log.warning("run.abandoned: %s", exc, extra={"run_id": run_id, "attempt": attempt})
+            return None
         stop = asyncio.Event()
         progress = [0.0]  # the engine's latest progress, written by each heartbeat
         beating = asyncio.create_task(self._heartbeat(run, stop, progress))
@@ -99,29 +151,50 @@ class RunExecution:
         def should_stop() -> bool:  # canceled, lost, or this worker is stopping
             return stop.is_set() or self._leaving
 
+        outcome: TrainingOutcome | None = None
+        error: str | None = None
         try:
             outcome = await self._trainer.train(job, on_event, should_stop)
+            status = RunStatus.SUCCEEDED
         except TrainingCanceled:
             if self._leaving:
                 return await self.hand_back(run, attempt)
-            return await self._finish(run, job, RunStatus.CANCELED, None, None)
+            status = RunStatus.CANCELED
         except TrainingFailed as exc:
-            return await self._finish(run, job, RunStatus.FAILED, None, str(exc))
+            status, error = RunStatus.FAILED, str(exc)
         except StaleAttempt:
+            return None
+        except RunAbandoned as exc:
+            log.warning("run.abandoned: %s", exc, extra={"run_id": run_id, "attempt": attempt})
             return None
         except Exception as exc:
             if self._leaving:
                 return await self.hand_back(run, attempt)
+            if self._policy.transient(exc):
+                log.warning(
+                    "run.abandoned: training hit an outage (%s); the attempt will be retried",
+                    exc,
+                    extra={"run_id": run_id, "attempt": attempt},
+                )
+                return None
             log.exception("training crashed", extra={"run_id": run_id, "attempt": attempt})
             message = f"Training failed unexpectedly ({type(exc).__name__}): {exc}"
-            return await self._finish(run, job, RunStatus.FAILED, None, message[:2000])
+            status, error = RunStatus.FAILED, message[:2000]
         finally:
             beating.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beating
         if self._leaving:
             return await self.hand_back(run, attempt)
-        return await self._finish(run, job, RunStatus.SUCCEEDED, outcome, None)
+        try:
+            return await retrying(
+                self._policy,
+                "finishing the run",
+                lambda: self._finish(run, job, status, outcome, error),
+            )
+        except RunAbandoned as exc:
+            log.warning("run.abandoned: %s", exc, extra={"run_id": run_id, "attempt": attempt})
+            return None
 
     def leave(self) -> None:
         """The worker is stopping: every training in flight is told to stop, and its attempt is
@@ -133,23 +206,30 @@ class RunExecution:
         return self._leaving
 
     async def hand_back(self, run: Run, attempt: int) -> RunStatus | None:
-        """Give the attempt back: the run is queued again as a new attempt (enqueued where a
-        job queue is bound), or ends CANCELED when a cancel was asked for."""
+        """Give the attempt back: the run is queued again as a new attempt (its status event
+        and enqueue intent written in the same transaction), or ends CANCELED when a cancel
+        was asked for."""
+        now = self._clock.now()
         try:
             async with self._uow() as uow:
                 current = await uow.runs.find(run.id)
                 if current is None:
                     return None
-                queued = current.hand_back(attempt, self._clock.now())
+                queued = current.hand_back(attempt, now)
                 await uow.runs.save(current)
+                stored = await uow.run_events.append(
+                    current.id, [NewRunEvent.status(current, handedBackBy=self._worker_id)], now
+                )
+                if queued:
+                    await uow.run_outbox.add(current.id, current.attempt, now)
                 await uow.commit()
         except StaleAttempt as exc:
             log.warning("hand-back refused: %s", exc, extra={"run_id": run.id, "attempt": attempt})
             return None
         log.info("run.handed_back", extra={"run_id": run.id, "attempt": attempt})
-        await self._publish(current, NewRunEvent.status(current, handedBackBy=self._worker_id))
-        if queued and self._jobs is not None:
-            await self._jobs.enqueue_run(current)
+        await self._events.publish(current.account_id, stored)
+        if queued and self._outbox is not None:
+            await self._outbox.enqueue([(current.id, current.attempt)])
         return current.status
 
     async def _claim(self, run_id: str, attempt: int) -> tuple[Run, TrainingJob]:
@@ -157,7 +237,12 @@ class RunExecution:
             run = await uow.runs.find(run_id)
             if run is None:
                 raise StaleAttempt(f"Run {run_id} no longer exists.")
-            run.claim(attempt, self._clock.now())
+            now = self._clock.now()
+            run.claim(attempt, now)
+            limit = self._policy.max_running_per_account
+            if await uow.runs.count_running(run.account_id, limit) >= limit:
+                base = self._policy.defer.total_seconds()
+                raise RunDeferred(run.id, base * random.uniform(0.8, 1.2))
             experiment = await uow.experiments.get(run.account_id, run.experiment_id)
             dataset = (
                 await uow.datasets.get(run.account_id, experiment.dataset_id)
@@ -167,7 +252,11 @@ class RunExecution:
             if experiment is None or dataset is None:
                 raise StaleAttempt(f"The experiment or dataset of run {run_id} is gone.")
             await uow.runs.save(run)
+            claimed = await uow.run_events.append(
+                run.id, [NewRunEvent.status(run, worker=self._worker_id)], now
+            )
             await uow.commit()
+        await self._events.publish(run.account_id, claimed)
         date_column = next((c.name for c in dataset.columns if c.dtype == "datetime"), None)
         job = TrainingJob(
             run_id=run.id,
@@ -186,34 +275,25 @@ class RunExecution:
         return run, job
 
     async def record(self, run: Run, attempt: int, event: TrainingEvent) -> None:
-        """Publish an engine event; trials are also stored. Refused for a stale attempt."""
+        """Store and publish an engine event (trials in the same transaction); refused for a
+        stale attempt; retried through outages."""
         kind = _EVENT_TYPES.get(event.kind, RunEventType.LOG)
-        if kind is RunEventType.TRIAL:
-            data = event.data or {}
+        new = NewRunEvent(kind, event.message or None, event.progress, event.data)
+
+        async def write() -> list[RunEvent]:
             async with self._uow() as uow:
-                current = await uow.runs.find(run.id)
-                if current is None:
-                    raise StaleAttempt(f"Run {run.id} no longer exists.")
-                current.fence(attempt)
-                await uow.trials.add(
-                    Trial(
-                        run_id=run.id,
-                        account_id=run.account_id,
-                        attempt=attempt,
-                        number=int(data.get("number", 0)),
-                        algorithm=str(data.get("algorithm", "")),
-                        params=dict(data.get("params") or {}),
-                        score=data.get("cv_score", data.get("score")),
-                        status=str(data.get("status", "complete")).upper(),
-                        duration_seconds=data.get("duration_seconds"),
-                    )
-                )
+                if kind is RunEventType.TRIAL:
+                    current = await uow.runs.find(run.id)
+                    if current is None:
+                        raise StaleAttempt(f"Run {run.id} no longer exists.")
+                    current.fence(attempt)
+                    await uow.trials.add(_trial(run, attempt, event.data or {}))
+                stored = await uow.run_events.append(run.id, [new], self._clock.now())
                 await uow.commit()
-        await self._publish(
-            run,
-            NewRunEvent(kind, event.message or None, event.progress, event.data),
-            announce=kind is not RunEventType.LOG,
-        )
+            return stored
+
+        stored = await retrying(self._policy, "recording an event", write)
+        await self._events.publish(run.account_id, stored, announce=kind is not RunEventType.LOG)
 
     async def _heartbeat(self, run: Run, stop: asyncio.Event, progress: list[float]) -> None:
         """Keep the attempt alive; notice cancel requests and lost ownership."""
@@ -231,11 +311,28 @@ class RunExecution:
                 if current.status is RunStatus.CANCELING:
                     stop.set()
             except StaleAttempt:
+                if await self._still_ours(run):
+                    continue  # a concurrent write (a cancel request) won the version race
                 log.warning("lost the run; stopping", extra={"run_id": run.id})
                 stop.set()
                 return
-            except Exception:
-                log.exception("heartbeat failed; will retry", extra={"run_id": run.id})
+            except Exception as exc:
+                if not self._policy.transient(exc):
+                    log.exception("heartbeat failed; will retry", extra={"run_id": run.id})
+                else:
+                    log.warning("heartbeat failed (%s); will retry", exc, extra={"run_id": run.id})
+
+    async def _still_ours(self, run: Run) -> bool:
+        try:
+            async with self._uow() as uow:
+                current = await uow.runs.find(run.id)
+        except Exception:
+            return True  # cannot tell: keep beating, the next beat decides
+        return (
+            current is not None
+            and current.attempt == run.attempt
+            and current.status in (RunStatus.RUNNING, RunStatus.CANCELING)
+        )
 
     async def _finish(
         self,
@@ -280,35 +377,46 @@ class RunExecution:
                 current.error = error
                 current.move_to(status, now)
                 await uow.runs.save(current)
+                news = [NewRunEvent(RunEventType.ERROR, error, None, None)] if error else []
+                news.append(NewRunEvent.status(current))
+                stored = await uow.run_events.append(current.id, news, now)
                 await uow.commit()
         except (StaleAttempt, Conflict) as exc:
             log.warning("finish refused: %s", exc, extra={"run_id": run.id, "attempt": attempt})
             return None
-        if error:
-            await self._publish(current, NewRunEvent(RunEventType.ERROR, error, None, None))
-        await self._publish(current, NewRunEvent.status(current))
+        await self._events.publish(current.account_id, stored)
         return status
 
-    async def _publish(self, run: Run, event: NewRunEvent, announce: bool = True) -> None:
-        await self._events.append(run.id, event)
-        if announce:
-            await self._events.announce(run.account_id, run.id)
+
+def _trial(run: Run, attempt: int, data: dict) -> Trial:
+    return Trial(
+        run_id=run.id,
+        account_id=run.account_id,
+        attempt=attempt,
+        number=int(data.get("number", 0)),
+        algorithm=str(data.get("algorithm", "")),
+        params=dict(data.get("params") or {}),
+        score=data.get("cv_score", data.get("score")),
+        status=str(data.get("status", "complete")).upper(),
+        duration_seconds=data.get("duration_seconds"),
+    )
 
 
 class Sweeper:
-    """Finds crashed attempts (no heartbeat) and re-queues them; re-enqueues lost jobs."""
+    """Finds crashed attempts (no heartbeat) and re-queues them; relays the outbox; re-enqueues
+    runs whose jobs were lost (a Redis that lost its data)."""
 
     def __init__(
         self,
         uow: UnitOfWorkFactory,
         clock: Clock,
-        jobs: JobQueue,
+        outbox: RunOutbox,
         events: RunEventLog,
         policy: ExecutionPolicy,
     ) -> None:
         self._uow = uow
         self._clock = clock
-        self._jobs = jobs
+        self._outbox = outbox
         self._events = events
         self._policy = policy
 
@@ -324,8 +432,25 @@ class Sweeper:
                     run = await uow.runs.find(candidate.id)
                     if run is None or not run.is_stale(now, self._policy.heartbeat_timeout):
                         continue
+                    crashed = NewRunEvent(
+                        RunEventType.STATUS,
+                        "The worker stopped responding",
+                        run.progress,
+                        {"status": RunStatus.CRASHED.value, "attempt": run.attempt},
+                    )
                     retry = run.retry_after_crash(now, self._policy.max_attempts)
+                    if retry:
+                        crashed = NewRunEvent(
+                            crashed.type,
+                            f"{crashed.message}; retrying",
+                            crashed.progress,
+                            crashed.data,
+                        )
+                        await uow.run_outbox.add(run.id, run.attempt, now)
                     await uow.runs.save(run)
+                    stored = await uow.run_events.append(
+                        run.id, [crashed, NewRunEvent.status(run)], now
+                    )
                     await uow.commit()
             except StaleAttempt:
                 continue  # another sweeper (or the worker) got there first
@@ -333,24 +458,16 @@ class Sweeper:
             log.warning(
                 "run crashed", extra={"run_id": run.id, "attempt": run.attempt, "retry": retry}
             )
-            await self._events.append(
-                run.id,
-                NewRunEvent(
-                    RunEventType.STATUS,
-                    "The worker stopped responding" + ("; retrying" if retry else ""),
-                    run.progress,
-                    {"status": RunStatus.CRASHED.value, "attempt": run.attempt - int(retry)},
-                ),
-            )
-            await self._events.append(run.id, NewRunEvent.status(run))
-            await self._events.announce(run.account_id, run.id)
+            await self._events.publish(run.account_id, stored)
             if retry:
-                await self._jobs.enqueue_run(run)
+                await self._outbox.enqueue([(run.id, run.attempt)])
+        changed += await self._outbox.relay(now)
         async with self._uow() as uow:
             waiting = await uow.runs.queued_before(now - self._policy.requeue_after, limit=100)
-        for run in waiting:
-            await self._jobs.enqueue_run(run)  # same job id: a no-op if the job still exists
-            changed += 1
+        # Same job ids: a no-op for jobs the queue still has.
+        changed += await self._outbox.enqueue(
+            [(run.id, run.attempt) for run in waiting], clear=False
+        )
         return changed
 
     async def requeue_waiting(self) -> int:
@@ -358,6 +475,5 @@ class Sweeper:
         in-memory queue (runs handed back at shutdown wait in QUEUED)."""
         async with self._uow() as uow:
             waiting = await uow.runs.queued_before(self._clock.now() + timedelta(days=1), 1000)
-        for run in waiting:
-            await self._jobs.enqueue_run(run)
+        await self._outbox.enqueue([(run.id, run.attempt) for run in waiting], clear=False)
         return len(waiting)

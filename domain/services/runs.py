@@ -12,10 +12,12 @@ from domain.model.accounts import Principal
 from domain.model.experiments import ProblemType, greater_is_better
 from domain.model.runs import Model, NewRunEvent, Run, RunConfig, RunEvent, Trial
 from domain.pagination import Page, PageRequest
-from domain.ports import Clock, JobQueue, ModelFilter, RunEventLog, RunFilter, UnitOfWorkFactory
+from domain.ports import Clock, ModelFilter, RunEventLog, RunFilter, UnitOfWorkFactory
+from domain.services.outbox import RunOutbox
 
 log = logging.getLogger(__name__)
 MAX_COMPARED_RUNS = 20
+DEFAULT_MAX_QUEUED_RUNS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +32,18 @@ class RunService:
     """Runs and models of an account, as the API sees them."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, jobs: JobQueue, events: RunEventLog
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        outbox: RunOutbox,
+        events: RunEventLog,
+        max_queued_per_account: int = DEFAULT_MAX_QUEUED_RUNS,
     ) -> None:
         self._uow = uow
         self._clock = clock
-        self._jobs = jobs
+        self._outbox = outbox
         self._events = events
+        self._max_queued = max_queued_per_account
 
     async def start(
         self,
@@ -74,15 +82,24 @@ class RunService:
                             "idempotencyKey",
                         )
                     return existing
+            waiting = await uow.runs.count_waiting(principal.account_id, self._max_queued)
+            if waiting >= self._max_queued:
+                raise Conflict(
+                    f"Your account already has {waiting} runs waiting to start, the most it "
+                    f"may have (MAX_QUEUED_RUNS_PER_ACCOUNT={self._max_queued}). Wait for some "
+                    "to start, or cancel some, then try again."
+                )
+            now = self._clock.now()
             run = Run.queue(
-                principal.account_id,
-                experiment_id,
-                config.to_dict(),
-                self._clock.now(),
-                idempotency_key,
+                principal.account_id, experiment_id, config.to_dict(), now, idempotency_key
             )
-            await uow.runs.add(run)
+            # One transaction: the run, its first event and the intent to enqueue it. Either
+            # all of it is stored, or nothing is.
             try:
+                await uow.runs.add(run)
+                await uow.flush()  # a concurrent submit with the same key clashes here
+                events = await uow.run_events.append(run.id, [NewRunEvent.status(run)], now)
+                await uow.run_outbox.add(run.id, run.attempt, now)
                 await uow.commit()
             except Conflict:
                 if idempotency_key is None:
@@ -92,16 +109,8 @@ class RunService:
                 if winner is None:
                     raise
                 return winner
-        await self._events.append(run.id, NewRunEvent.status(run), first=True)
-        try:
-            await self._jobs.enqueue_run(run)
-        except Exception:
-            log.exception("could not enqueue run", extra={"run_id": run.id})
-            async with self._uow() as uow:
-                await uow.runs.delete(principal.account_id, run.id)
-                await uow.commit()
-            raise
-        await self._events.announce(principal.account_id, run.id)
+        await self._outbox.enqueue([(run.id, run.attempt)])
+        await self._events.publish(principal.account_id, events)
         return run
 
     async def _by_key(self, principal: Principal, key: str) -> Run | None:
@@ -115,11 +124,13 @@ class RunService:
             run = await uow.runs.get(principal.account_id, run_id)
             if run is None:
                 raise NotFound.of("Run", run_id)
-            run.request_cancel(self._clock.now())
+            now = self._clock.now()
+            run.request_cancel(now)
             await uow.runs.save(run)
+            events = await uow.run_events.append(run.id, [NewRunEvent.status(run)], now)
+            await uow.run_outbox.remove([(run.id, run.attempt)])
             await uow.commit()
-        await self._events.append(run.id, NewRunEvent.status(run))
-        await self._events.announce(principal.account_id, run.id)
+        await self._events.publish(principal.account_id, events)
         return run
 
     async def get(self, principal: Principal, run_id: str) -> Run:

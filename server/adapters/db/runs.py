@@ -13,6 +13,7 @@ from domain.model.runs import (
     ACTIVE_STATUSES,
     Model,
     ModelStage,
+    NewRunEvent,
     Run,
     RunEvent,
     RunEventType,
@@ -23,7 +24,14 @@ from domain.model.runs import (
 from domain.pagination import Page, PageRequest, offset_cursor
 from domain.ports import ModelFilter, RunFilter
 from server.adapters.db.base import SqlRepository
-from server.adapters.db.tables import ModelRow, RunEventRow, RunRow, TrialRow
+from server.adapters.db.tables import (
+    AccountRow,
+    ModelRow,
+    RunEventRow,
+    RunOutboxRow,
+    RunRow,
+    TrialRow,
+)
 
 
 class SqlRunRepository(SqlRepository[Run, RunRow]):
@@ -115,6 +123,25 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
             .limit(limit)
         )
         return [self.to_entity(row) for row in rows]
+
+    async def count_waiting(self, account_id: str, limit: int) -> int:
+        return await self._count(account_id, [RunStatus.QUEUED], limit)
+
+    async def count_running(self, account_id: str, limit: int) -> int:
+        return await self._count(account_id, [RunStatus.RUNNING, RunStatus.CANCELING], limit)
+
+    async def _count(self, account_id: str, statuses: list[RunStatus], limit: int) -> int:
+        where = (RunRow.account_id == account_id, RunRow.status.in_([s.value for s in statuses]))
+        count = await self.session.scalar(select(func.count()).where(*where)) or 0
+        if count + 1 < limit:
+            return count  # far from the limit: no need to queue behind anyone
+        # Near it: the account row is the lock (PostgreSQL; SQLite has one writer anyway), so
+        # starts and claims of one account queue behind each other for the last places, then
+        # count again, seeing what the ones before committed.
+        await self.session.execute(
+            select(AccountRow.id).where(AccountRow.id == account_id).with_for_update()
+        )
+        return await self.session.scalar(select(func.count()).where(*where)) or 0
 
     async def page(self, account_id: str, request: PageRequest, where: RunFilter) -> Page[Run]:
         conditions = []
@@ -325,23 +352,44 @@ class SqlTrialRepository:
 
 
 class SqlRunEventRepository:
-    """Milestone events of runs."""
+    """The event log of runs, numbered by the run's counter column."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, event: RunEvent) -> None:
-        self.session.add(
-            RunEventRow(
-                run_id=event.run_id,
-                seq=event.seq,
-                at=event.at,
-                type=event.type.value,
-                message=event.message,
-                progress=event.progress,
-                data=event.data,
-            )
+    async def append(
+        self, run_id: str, events: Sequence[NewRunEvent], at: datetime
+    ) -> list[RunEvent]:
+        if not events:
+            return []
+        await self.session.flush()  # a run added in this transaction must exist first
+        last = await self.session.scalar(
+            update(RunRow)
+            .where(RunRow.id == run_id)
+            .values(event_seq=RunRow.event_seq + len(events))
+            .returning(RunRow.event_seq)
+            .execution_options(synchronize_session=False)
         )
+        if last is None:
+            raise StaleAttempt(f"Run {run_id} no longer exists.")
+        first = int(last) - len(events) + 1
+        stored = [
+            RunEvent(run_id, first + i, at, e.type, e.message, e.progress, e.data)
+            for i, e in enumerate(events)
+        ]
+        self.session.add_all(
+            RunEventRow(
+                run_id=run_id,
+                seq=e.seq,
+                at=e.at,
+                type=e.type.value,
+                message=e.message,
+                progress=e.progress,
+                data=e.data,
+            )
+            for e in stored
+        )
+        return stored
 
     async def after(self, run_id: str, after_seq: int, limit: int) -> list[RunEvent]:
         rows = await self.session.scalars(
@@ -363,8 +411,29 @@ class SqlRunEventRepository:
             for row in rows
         ]
 
-    async def last_seq(self, run_id: str) -> int:
-        seq = await self.session.scalar(
-            select(func.max(RunEventRow.seq)).where(RunEventRow.run_id == run_id)
+
+class SqlRunOutboxRepository:
+    """Attempts waiting to be enqueued."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, run_id: str, attempt: int, at: datetime) -> None:
+        self.session.add(RunOutboxRow(run_id=run_id, attempt=attempt, created_at=at))
+
+    async def due(self, created_before: datetime, limit: int) -> list[tuple[str, int]]:
+        rows = await self.session.execute(
+            select(RunOutboxRow.run_id, RunOutboxRow.attempt)
+            .where(RunOutboxRow.created_at < created_before)
+            .order_by(RunOutboxRow.created_at)
+            .limit(limit)
         )
-        return int(seq or 0)
+        return [(run_id, attempt) for run_id, attempt in rows]
+
+    async def remove(self, entries: Sequence[tuple[str, int]]) -> None:
+        for run_id, attempt in entries:
+            await self.session.execute(
+                delete(RunOutboxRow).where(
+                    RunOutboxRow.run_id == run_id, RunOutboxRow.attempt == attempt
+                )
+            )

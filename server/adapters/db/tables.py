@@ -161,6 +161,9 @@ class RunRow(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(Integer, default=0)
     handed_back: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The last seq given to one of the run's events: incremented in the transaction that
+    # writes the event row, so seqs are assigned by the database and never skip.
+    event_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class TrialRow(Base):
@@ -182,7 +185,7 @@ class TrialRow(Base):
 
 
 class RunEventRow(Base):
-    """Milestone events (status, trial, best, error); progress and logs live in the stream."""
+    """Every event of a run, the durable log; the Redis stream only relays them live."""
 
     __tablename__ = "run_events"
     run_id: Mapped[str] = mapped_column(
@@ -194,6 +197,18 @@ class RunEventRow(Base):
     message: Mapped[str | None] = mapped_column(Text)
     progress: Mapped[float | None] = mapped_column(Float)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class RunOutboxRow(Base):
+    """Attempts waiting to be put on the job queue: written with the run's state change, removed
+    once enqueued (the sweeper relays what the API or the sweeper could not enqueue)."""
+
+    __tablename__ = "run_outbox"
+    run_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime]
 
 
 class ModelRow(Base):

@@ -21,6 +21,7 @@ from server.adapters.db.experiments import SqlExperimentRepository
 from server.adapters.db.runs import (
     SqlModelRepository,
     SqlRunEventRepository,
+    SqlRunOutboxRepository,
     SqlRunRepository,
     SqlTrialRepository,
 )
@@ -47,6 +48,7 @@ class SqlUnitOfWork:
         self.discounts = SqlDiscountRepository(self.session)
         self.trials = SqlTrialRepository(self.session)
         self.run_events = SqlRunEventRepository(self.session)
+        self.run_outbox = SqlRunOutboxRepository(self.session)
         return self
 
     async def __aexit__(

@@ -4,60 +4,56 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import AsyncIterator
-from datetime import datetime
 
-from domain.model.runs import NewRunEvent, RunEvent
-from server.adapters.events.stream import SeqFloor
+from domain.model.runs import RunEvent
 
 MAX_EVENTS_PER_RUN = 10_000
 
 
 class MemoryEventStream:
-    """Bounded per-run deques; followers wait on an asyncio.Event renewed at every append."""
+    """Bounded per-run lists; followers wait on an asyncio.Event renewed at every publish."""
 
     def __init__(self, max_events: int = MAX_EVENTS_PER_RUN) -> None:
-        self._events: dict[str, deque[RunEvent]] = defaultdict(lambda: deque(maxlen=max_events))
-        self._seq: dict[str, int] = {}
+        self._max = max_events
+        self._events: dict[str, list[RunEvent]] = defaultdict(list)
         self._changed: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
-        self._lock = asyncio.Lock()
         self._subscribers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
 
-    async def append(
-        self, run_id: str, event: NewRunEvent, at: datetime, floor: SeqFloor, first: bool = False
-    ) -> RunEvent:
-        async with self._lock:
-            if run_id not in self._seq:
-                self._seq[run_id] = await floor()
-            self._seq[run_id] += 1
-            stored = RunEvent(
-                run_id, self._seq[run_id], at, event.type, event.message, event.progress, event.data
-            )
-            self._events[run_id].append(stored)
-            changed = self._changed.pop(run_id, None)
+    async def publish(self, event: RunEvent) -> None:
+        events = self._events[event.run_id]
+        if events and event.seq <= events[-1].seq:
+            # Committed in seq order but published out of it (two writers): keep the order.
+            at = bisect.bisect_left([e.seq for e in events], event.seq)
+            if at < len(events) and events[at].seq == event.seq:
+                return
+            events.insert(at, event)
+        else:
+            events.append(event)
+        if len(events) > self._max:
+            del events[: len(events) - self._max]
+        changed = self._changed.pop(event.run_id, None)
         if changed is not None:
             changed.set()
-        return stored
 
-    async def after(self, run_id: str, after_seq: int, limit: int) -> list[RunEvent]:
+    def _after(self, run_id: str, after_seq: int, limit: int) -> list[RunEvent]:
         events = self._events.get(run_id)
         if not events:
             return []
-        seqs = [e.seq for e in events]
-        start = bisect.bisect_right(seqs, after_seq)
-        return list(events)[start : start + limit]
+        start = bisect.bisect_right([e.seq for e in events], after_seq)
+        return events[start : start + limit]
 
     async def wait_after(self, run_id: str, after_seq: int, wait_seconds: float) -> list[RunEvent]:
         changed = self._changed[run_id]
-        found = await self.after(run_id, after_seq, 1000)
+        found = self._after(run_id, after_seq, 1000)
         if found:
             return found
         try:
             await asyncio.wait_for(changed.wait(), wait_seconds)
         except TimeoutError:
             return []
-        return await self.after(run_id, after_seq, 1000)
+        return self._after(run_id, after_seq, 1000)
 
     async def announce(self, account_id: str, run_id: str) -> None:
         for queue in list(self._subscribers.get(account_id, ())):
@@ -71,6 +67,8 @@ class MemoryEventStream:
                 yield await queue.get()
         finally:
             self._subscribers[account_id].discard(queue)
+            if not self._subscribers[account_id]:
+                del self._subscribers[account_id]
 
     async def aclose(self) -> None:
         return None

@@ -1,29 +1,27 @@
-"""The fast half of a run's event log: a bounded per-run stream with live waiting."""
+"""The live half of a run's event log: a bounded per-run stream with live waiting.
+
+The database holds every event (numbered there); a stream only relays them to followers as
+they happen, so losing some of it (a Redis restart, a failed publish) costs latency, never
+events: followers notice the gap and read the database.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, Protocol
 
-from domain.model.runs import NewRunEvent, RunEvent, RunEventType
-
-SeqFloor = Callable[[], Awaitable[int]]
+from domain.model.runs import RunEvent, RunEventType
 
 
 class EventStream(Protocol):
-    """Per-run append-only streams (Redis Streams in production, memory when embedded)."""
+    """Per-run streams of stored events (Redis Streams in production, memory when embedded)."""
 
-    async def append(
-        self, run_id: str, event: NewRunEvent, at: datetime, floor: SeqFloor, first: bool = False
-    ) -> RunEvent:
-        """Append with the next seq; `floor` gives the last seq known elsewhere (the database)
-        when this stream has no counter for the run (first event, or the stream was lost);
-        `first` says the run is new, so the floor is 0 without asking."""
+    async def publish(self, event: RunEvent) -> None:
+        """Relay a stored event; an event older than the stream's newest is dropped (followers
+        fill such gaps from the database)."""
         ...
-
-    async def after(self, run_id: str, after_seq: int, limit: int) -> list[RunEvent]: ...
 
     async def wait_after(self, run_id: str, after_seq: int, wait_seconds: float) -> list[RunEvent]:
         """Events after `after_seq`, waiting up to `wait_seconds` for the first one."""
@@ -36,11 +34,11 @@ class EventStream(Protocol):
     async def aclose(self) -> None: ...
 
 
-def encode(event: NewRunEvent, at: datetime) -> str:
+def encode(event: RunEvent) -> str:
     return json.dumps(
         {
             "type": event.type.value,
-            "at": at.isoformat(),
+            "at": event.at.isoformat(),
             "message": event.message,
             "progress": event.progress,
             "data": event.data,

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from arq.connections import ArqRedis
+from arq.worker import Worker
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from domain.model.runs import Run
 
+log = logging.getLogger(__name__)
 EXECUTE_RUN = "execute_run"
+# A job is tried again each time its run is deferred (its account has no free slot), so ARQ's
+# try counter must not end it; stale or finished attempts are refused by the claim anyway.
+MAX_JOB_TRIES = 1_000_000
+
+
+def job_id(run_id: str, attempt: int) -> str:
+    return f"run:{run_id}:{attempt}"
 
 
 class ArqJobQueue:
@@ -16,7 +30,45 @@ class ArqJobQueue:
         self._redis = redis
 
     async def enqueue_run(self, run: Run) -> None:
-        await self._redis.enqueue_job(EXECUTE_RUN, run.id, run.attempt, _job_id=run.job_id)
+        await self.enqueue_attempt(run.id, run.attempt)
+
+    async def enqueue_attempt(self, run_id: str, attempt: int) -> None:
+        await self._redis.enqueue_job(EXECUTE_RUN, run_id, attempt, _job_id=job_id(run_id, attempt))
 
     async def aclose(self) -> None:
         await self._redis.aclose()
+
+
+_OUTAGE = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError, OSError)
+
+
+class OutageTolerantWorker(Worker):
+    """An ARQ worker that waits out a Redis outage instead of exiting.
+
+    ARQ's poll loop lets a connection error end the worker, and a job that ends while Redis is
+    down would lose its bookkeeping; here both are retried with backoff, and running jobs
+    (whose runs write to the database) carry on meanwhile.
+    """
+
+    async def _poll_iteration(self) -> None:
+        pause = 0.1
+        while True:
+            try:
+                await super()._poll_iteration()
+                return
+            except _OUTAGE as exc:
+                log.warning("job queue unreachable (%s); retrying in %.1f s", exc, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+
+    async def finish_job(self, job_id: str, *args: object, **kwargs: object) -> None:
+        pause = 0.1
+        for _ in range(60):
+            try:
+                await super().finish_job(job_id, *args, **kwargs)  # type: ignore[arg-type]
+                return
+            except _OUTAGE as exc:
+                log.warning("could not finish job %s (%s); retrying", job_id, exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+        log.error("gave up finishing job %s; its attempt is fenced anyway", job_id)

@@ -7,7 +7,8 @@ import contextlib
 import logging
 
 from domain.model.runs import Run
-from domain.services.execution import RunExecution, Sweeper
+from domain.services.execution import RunDeferred, RunExecution, Sweeper
+from server.adapters.jobs.arq import job_id
 
 log = logging.getLogger(__name__)
 
@@ -27,26 +28,37 @@ class InProcessJobQueue:
         self._execution = execution
 
     async def enqueue_run(self, run: Run) -> None:
-        if run.job_id in self._seen or self._closing:
+        await self.enqueue_attempt(run.id, run.attempt)
+
+    async def enqueue_attempt(self, run_id: str, attempt: int) -> None:
+        key = job_id(run_id, attempt)
+        if key in self._seen or self._closing:
             return  # closing: the run stays QUEUED and is picked up at the next start
-        self._seen.add(run.job_id)
-        task = asyncio.create_task(self._execute(run.job_id, run.id, run.attempt), name=run.job_id)
+        self._seen.add(key)
+        task = asyncio.create_task(self._execute(key, run_id, attempt), name=key)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _execute(self, job_id: str, run_id: str, attempt: int) -> None:
+    async def _execute(self, key: str, run_id: str, attempt: int) -> None:
         assert self._execution is not None, "InProcessJobQueue.bind() was not called"
-        async with self._slots:
-            if self._closing:
-                return
-            try:
-                await self._execution.execute(run_id, attempt)
-            except Exception:
-                log.exception("run execution failed", extra={"run_id": run_id})
-            finally:
-                # Done: the run has left QUEUED, so nothing enqueues this attempt again, and a
-                # duplicate delivery would be refused by the claim anyway.
-                self._seen.discard(job_id)
+        try:
+            while True:
+                async with self._slots:
+                    if self._closing:
+                        return
+                    try:
+                        await self._execution.execute(run_id, attempt)
+                        return
+                    except RunDeferred as deferred:
+                        wait = deferred.seconds  # the account's slots are taken: give ours up
+                    except Exception:
+                        log.exception("run execution failed", extra={"run_id": run_id})
+                        return
+                await asyncio.sleep(wait)
+        finally:
+            # Done: the run has left QUEUED, so nothing enqueues this attempt again, and a
+            # duplicate delivery would be refused by the claim anyway.
+            self._seen.discard(key)
 
     def stop_taking(self) -> None:
         """Shutting down: start nothing more (runs handed back wait QUEUED for the next start)."""

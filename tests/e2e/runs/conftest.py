@@ -96,8 +96,8 @@ class Stack:
             f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.logs.glob("*.log"))
         )
 
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 90
+    def wait_ready(self, within: float = 90) -> None:
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.base_url}/health/ready", timeout=1).status_code == 200:
