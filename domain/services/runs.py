@@ -10,13 +10,14 @@ from typing import Any
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.model.accounts import Principal
 from domain.model.experiments import ProblemType, greater_is_better
-from domain.model.runs import Model, NewRunEvent, Run, RunConfig, RunEvent, Trial
+from domain.model.runs import Model, NewRunEvent, Run, RunConfig, RunEvent, StaleAttempt, Trial
 from domain.pagination import Page, PageRequest
 from domain.ports import Clock, ModelFilter, RunEventLog, RunFilter, UnitOfWorkFactory
 from domain.services.outbox import RunOutbox
 
 log = logging.getLogger(__name__)
 MAX_COMPARED_RUNS = 20
+CANCEL_TRIES = 5  # a cancel racing the worker's writes is retried this many times
 DEFAULT_MAX_QUEUED_RUNS = 20
 
 
@@ -120,16 +121,24 @@ class RunService:
     async def cancel(self, principal: Principal, run_id: str) -> Run:
         """Queued runs cancel at once; running ones move to CANCELING and the worker stops."""
         principal.require_write()
-        async with self._uow() as uow:
-            run = await uow.runs.get(principal.account_id, run_id)
-            if run is None:
-                raise NotFound.of("Run", run_id)
-            now = self._clock.now()
-            run.request_cancel(now)
-            await uow.runs.save(run)
-            events = await uow.run_events.append(run.id, [NewRunEvent.status(run)], now)
-            await uow.run_outbox.remove([(run.id, run.attempt)])
-            await uow.commit()
+        for tries_left in reversed(range(CANCEL_TRIES)):
+            try:
+                async with self._uow() as uow:
+                    run = await uow.runs.get(principal.account_id, run_id)
+                    if run is None:
+                        raise NotFound.of("Run", run_id)
+                    now = self._clock.now()
+                    run.request_cancel(now)
+                    await uow.runs.save(run)
+                    events = await uow.run_events.append(run.id, [NewRunEvent.status(run)], now)
+                    await uow.run_outbox.remove([(run.id, run.attempt)])
+                    await uow.commit()
+                break
+            except StaleAttempt:
+                # The worker wrote the run meanwhile (a heartbeat, a trial): read it again and
+                # decide anew; the client asked once and should not see the race.
+                if not tries_left:
+                    raise
         await self._events.publish(principal.account_id, events)
         return run
 
