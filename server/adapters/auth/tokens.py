@@ -8,7 +8,9 @@ session family and its own id (`jti`): only the family's newest refresh token is
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +24,11 @@ ISSUER = "mlproject"
 ALGORITHM = "HS256"
 _ACCESS_CLAIMS = ["exp", "iat", "sub", "acc", "typ", "role", "ver", "sid"]
 _REFRESH_CLAIMS = ["exp", "iat", "sub", "acc", "typ", "sid", "jti"]
+LEEWAY_SECONDS = 10
+# Verified access tokens, so that a request's rate-limit key and its authentication (and the
+# next requests with the same token) check the signature once: a cache hit only re-checks
+# the expiry. Revocation is checked against the database on every request regardless.
+VERIFIED_CACHE_SIZE = 4096
 
 
 class JwtTokenService:
@@ -38,6 +45,7 @@ class JwtTokenService:
         self._clock = clock
         self._access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
+        self._verified: OrderedDict[str, Principal] = OrderedDict()
 
     def new_token_id(self) -> str:
         return secrets.token_urlsafe(24)
@@ -57,6 +65,19 @@ class JwtTokenService:
         )
 
     def principal_from_access(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None and known.expires_at is not None:
+            if known.expires_at.timestamp() + LEEWAY_SECONDS > time.time():
+                self._verified.move_to_end(token)
+                return known
+            del self._verified[token]
+        principal = self._verify_access(token)
+        self._verified[token] = principal
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _verify_access(self, token: str) -> Principal:
         claims = self._decode(token, "access", _ACCESS_CLAIMS)
         try:
             role = Role(claims["role"])
@@ -99,7 +120,7 @@ class JwtTokenService:
                 algorithms=[ALGORITHM],
                 issuer=ISSUER,
                 options={"require": ["exp", "iat", "typ"], "verify_iat": False},
-                leeway=10,
+                leeway=LEEWAY_SECONDS,
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated(f"The {kind} token has expired; get a new one.") from exc
