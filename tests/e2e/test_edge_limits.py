@@ -284,8 +284,15 @@ async def test_malformed_requests_are_coded_400s(
 async def test_an_unsupported_content_type_is_a_coded_415(
     http: httpx.AsyncClient, content_type: str
 ) -> None:
+    body = b'{"query": "{ __typename }"}'
+    # A browser can send these cross-site without a preflight: the CSRF rule answers first.
+    csrf = await http.post("/graphql", content=body, headers={"content-type": content_type})
+    assert csrf.status_code == 400
+    assert "GraphQL-Require-Preflight" in first_error(csrf)["message"]
     response = await http.post(
-        "/graphql", content=b'{"query": "{ __typename }"}', headers={"content-type": content_type}
+        "/graphql",
+        content=body,
+        headers={"content-type": content_type, "graphql-require-preflight": "1"},
     )
     assert response.status_code == 415
     error = first_error(response)

@@ -246,7 +246,7 @@ async def test_production_serves_no_graphiql_by_default(production_server: str) 
         assets = await http.get("/graphiql/static/graphiql.min.js")
         assert assets.status_code == 404
         query = await http.get("/graphql", params={"query": "{ __typename }"})
-        assert query.json() == {"data": {"__typename": "Query"}}
+        assert query.json()["data"] == {"__typename": "Query"}
 
 
 def test_graphiql_setting_defaults_and_overrides() -> None:
