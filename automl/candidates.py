@@ -161,15 +161,17 @@ def build_pipeline(
     schema: dict[str, ColumnKind],
     seed: int,
     n_jobs: int,
+    holidays: str | None = None,
 ) -> Pipeline:
-    """Raw table -> coerced columns -> encoded matrix -> model."""
+    """Raw table -> coerced columns -> encoded matrix (dates as calendar features, with
+    ``holidays``' flags when given) -> model."""
     flavour = encoder_flavour(algorithm)
     n_cat = n_categorical(schema) if flavour == "tree" else 0
     model = build_estimator(algorithm, params, problem_type, seed, n_jobs, n_cat)
     return Pipeline(
         [
             ("prepare", TableCoercer(schema)),
-            ("encode", build_encoder(schema, flavour)),  # type: ignore[arg-type]
+            ("encode", build_encoder(schema, flavour, holidays)),  # type: ignore[arg-type]
             ("model", model),
         ]
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from automl.calendar_features import check_holidays
 from automl.candidates import ALGORITHMS_BY_PROBLEM
 from automl.errors import InvalidDataError
 from automl.events import Budget, EngineEvent, RunControl
@@ -50,6 +51,7 @@ def run_automl(
     n_jobs: int | None = None,
     tracker: Any = None,
     dataset_info: dict[str, Any] | None = None,
+    holidays: str | None = None,
 ) -> AutoMLResult:
     """Search models and hyperparameters for ``problem_type`` within ``budget``.
 
@@ -60,7 +62,9 @@ def run_automl(
     trial had completed. Forecasting takes a :class:`automl.ForecastConfig` as ``forecast`` (or
     ``series_id``, ``date_column``, ``horizon``). With a ``tracker`` (see
     :func:`automl.create_tracker`) the run is logged to MLflow; a tracking failure is recorded
-    in ``result.tracking_error`` and never loses the result.
+    in ``result.tracking_error`` and never loses the result. Datetime columns (dtype
+    ``datetime64``) become calendar features; ``holidays="BR"`` adds Brazil's national
+    holidays to them (regression and classification).
     """
     started = time.monotonic()
     problem_type = check_problem_type(problem_type)
@@ -69,6 +73,7 @@ def run_automl(
     if method not in METHODS:
         raise InvalidDataError(f"method must be one of {METHODS}, got {method!r}")
     cv_folds = check_cv_folds(cv_folds)
+    holidays = check_holidays(holidays)
     if not 0 <= test_size < 0.9:
         raise InvalidDataError(f"test_size must be in [0, 0.9), got {test_size}")
     spaces = _spaces(problem_type, algorithms)
@@ -106,6 +111,7 @@ def run_automl(
             jobs,
             test_size,
             ensemble,
+            holidays,
         )
     result.timings["total_seconds"] = time.monotonic() - started
     if tracker is not None:
@@ -130,6 +136,7 @@ def _run_supervised(
     jobs: int,
     test_size: float,
     ensemble: bool,
+    holidays: str | None,
 ) -> AutoMLResult:
     from automl.supervised import run_supervised
 
@@ -162,6 +169,7 @@ def _run_supervised(
         jobs,
         test_size,
         ensemble,
+        holidays,
     )
 
 

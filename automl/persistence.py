@@ -48,6 +48,7 @@ class Predictor:
         frame = pd.DataFrame(rows)
         if frame.empty:
             return []
+        check_dates(frame, self.input_schema)
         if self.problem_type == "classification":
             proba = self.estimator.predict_proba(frame)
             labels = [json_safe(c) for c in self.classes or self.estimator.classes_]
@@ -62,6 +63,23 @@ class Predictor:
         key = "cluster" if self.problem_type == "clustering" else "value"
         cast = int if key == "cluster" else float
         return [{key: cast(v)} for v in np.asarray(values)]
+
+
+def check_dates(frame: pd.DataFrame, schema: dict[str, str]) -> None:
+    """Refuse a value of a datetime input column that is not a date (missing is allowed)."""
+    for column, kind in schema.items():
+        if kind != "datetime" or column not in frame.columns:
+            continue
+        values = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):
+            continue
+        present = values[values.notna()]
+        parsed = pd.to_datetime(present.astype(str), errors="coerce", utc=True, format="mixed")
+        bad = present[parsed.isna().to_numpy()]
+        if len(bad):
+            raise InvalidDataError(
+                f"column {column!r} expects a date (e.g. 2026-01-31); got {str(bad.iloc[0])[:40]!r}"
+            )
 
 
 def save_model(result: AutoMLResult, path: str | Path) -> Path:

@@ -18,11 +18,12 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from automl.calendar_features import calendar_matrix, calendar_parts, check_holidays
 from automl.errors import InvalidDataError
 
 ColumnKind = Literal["numeric", "boolean", "categorical", "datetime"]
 EncoderFlavour = Literal["tree", "linear"]
-CALENDAR_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour")
+LEGACY_CALENDAR_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour")
 # HistGradientBoosting needs category codes below max_bins (255).
 MAX_TREE_CATEGORIES = 250
 
@@ -105,22 +106,45 @@ class TableCoercer(TransformerMixin, BaseEstimator):
 
 
 class CalendarFeatures(TransformerMixin, BaseEstimator):
-    """Expand datetime columns into year, month, day, weekday, day of year and hour."""
+    """Expand datetime columns into calendar features (see :mod:`automl.calendar_features`):
+    year, month, day, weekday, day of year, week of year, weekend, hour, and with
+    ``holidays="BR"`` a holiday flag and the days to the next / since the last holiday.
+
+    The feature list is fixed at fit time and pickled with the model, so ``predict`` computes
+    exactly what training computed.
+    """
+
+    def __init__(self, holidays: str | None = None) -> None:
+        self.holidays = holidays
 
     def fit(self, X: pd.DataFrame, y: object = None) -> CalendarFeatures:
         self.columns_ = [str(c) for c in X.columns]
+        self.holidays_ = check_holidays(self.holidays)
+        self.parts_ = calendar_parts(self.holidays_)
         return self
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
-        parts = []
-        for name in self.columns_:
-            dt = pd.to_datetime(pd.Series(X[name]), errors="coerce")
-            for part in CALENDAR_PARTS:
-                parts.append(getattr(dt.dt, part).to_numpy(dtype=float, na_value=np.nan))
-        return np.column_stack(parts) if parts else np.empty((len(X), 0))
+        # Models pickled before the feature list was stored used the six legacy parts.
+        parts = getattr(self, "parts_", LEGACY_CALENDAR_PARTS)
+        holidays = getattr(self, "holidays_", None)
+        frame = pd.DataFrame(X)
+        blocks = []
+        for i, _ in enumerate(self.columns_):
+            values = frame.iloc[:, i]
+            if parts == LEGACY_CALENDAR_PARTS:
+                dt = pd.to_datetime(pd.Series(values), errors="coerce")
+                blocks.append(
+                    np.column_stack(
+                        [getattr(dt.dt, p).to_numpy(dtype=float, na_value=np.nan) for p in parts]
+                    )
+                )
+            else:
+                blocks.append(calendar_matrix(values, holidays))
+        return np.column_stack(blocks) if blocks else np.empty((len(frame), 0))
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        return np.asarray([f"{c}_{p}" for c in self.columns_ for p in CALENDAR_PARTS], dtype=object)
+        parts = getattr(self, "parts_", LEGACY_CALENDAR_PARTS)
+        return np.asarray([f"{c}_{p}" for c in self.columns_ for p in parts], dtype=object)
 
 
 class NumericColumns(TransformerMixin, BaseEstimator):
@@ -145,8 +169,11 @@ def columns_by_kind(schema: dict[str, ColumnKind]) -> dict[str, list[str]]:
     return groups
 
 
-def build_encoder(schema: dict[str, ColumnKind], flavour: EncoderFlavour) -> ColumnTransformer:
-    """The column transformer for one model family; categoricals always come first."""
+def build_encoder(
+    schema: dict[str, ColumnKind], flavour: EncoderFlavour, holidays: str | None = None
+) -> ColumnTransformer:
+    """The column transformer for one model family; categoricals always come first.
+    Datetime columns become calendar features (with ``holidays``' flags when given)."""
     groups = columns_by_kind(schema)
     steps: list[tuple[str, object, list[str]]] = []
     if flavour == "tree":
@@ -159,7 +186,7 @@ def build_encoder(schema: dict[str, ColumnKind], flavour: EncoderFlavour) -> Col
             )
             steps.append(("cat", encoder, groups["categorical"]))
         if groups["datetime"]:
-            steps.append(("date", CalendarFeatures(), groups["datetime"]))
+            steps.append(("date", CalendarFeatures(holidays), groups["datetime"]))
         if groups["numeric"]:
             steps.append(("num", NumericColumns(), groups["numeric"]))
     else:
@@ -187,7 +214,7 @@ def build_encoder(schema: dict[str, ColumnKind], flavour: EncoderFlavour) -> Col
             ]
         )
         if groups["datetime"]:
-            date = Pipeline([("calendar", CalendarFeatures()), ("rest", numeric_like)])
+            date = Pipeline([("calendar", CalendarFeatures(holidays)), ("rest", numeric_like)])
             steps.append(("date", date, groups["datetime"]))
         if groups["numeric"]:
             num = Pipeline([("float", NumericColumns()), ("rest", numeric_like)])

@@ -39,8 +39,10 @@ class SupervisedEvaluator:
         seed: int,
         n_jobs: int,
         classes: np.ndarray | None,
+        holidays: str | None = None,
     ) -> None:
         self.X, self.y, self.problem_type, self.metric = X, y, problem_type, metric
+        self.holidays = holidays
         self.schema, self.folds, self.seed, self.n_jobs = schema, folds, seed, n_jobs
         self.classes = classes
         self.targets = (
@@ -51,7 +53,13 @@ class SupervisedEvaluator:
 
     def build(self, algorithm: str, params: dict[str, Any]) -> Any:
         return build_pipeline(
-            algorithm, params, self.problem_type, self.schema, self.seed, self.n_jobs
+            algorithm,
+            params,
+            self.problem_type,
+            self.schema,
+            self.seed,
+            self.n_jobs,
+            holidays=self.holidays,
         )
 
     def predict(self, model: Any, X: pd.DataFrame) -> np.ndarray:
@@ -206,6 +214,7 @@ def run_supervised(
     n_jobs: int,
     test_size: float,
     ensemble: bool,
+    holidays: str | None = None,
 ) -> AutoMLResult:
     """The whole regression/classification run (inputs already validated)."""
     classify = problem_type == "classification"
@@ -214,7 +223,7 @@ def run_supervised(
     classes = np.unique(y.to_numpy()) if classify else None
     folds = make_folds(y_train, classify, cv_folds, seed)
     evaluator = SupervisedEvaluator(
-        X_train, y_train, problem_type, metric, schema, folds, seed, n_jobs, classes
+        X_train, y_train, problem_type, metric, schema, folds, seed, n_jobs, classes, holidays
     )
     control.log(
         f"Searching {sorted(spaces)} with {method} on {len(X_train)} rows, "

@@ -446,6 +446,9 @@ class TrainingJob:
     metric: str
     config: RunConfig
     date_column: str | None = None
+    # The dataset's profiled columns: name -> dtype (integer, float, boolean, datetime, string),
+    # so the trainer reads the table with the kinds the upload found.
+    column_kinds: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

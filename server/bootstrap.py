@@ -118,6 +118,7 @@ def build(
             settings.mlflow_tracking_uri,
             settings.worker_concurrency,
             tracking_artifacts_root=settings.mlflow_artifacts_dir,
+            holidays=settings.calendar_holidays,
         )
 
         async def close_trainer() -> None:

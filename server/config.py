@@ -52,6 +52,16 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _holidays(env: Mapping[str, str], name: str, default: str) -> str | None:
+    """A holiday calendar for date features: `BR` (Brazil's national holidays) or `none`."""
+    raw = (env.get(name) or default).strip().upper()
+    if raw == "NONE":
+        return None
+    if raw != "BR":
+        raise ConfigError(f"{name} must be BR or none, got {raw!r}")
+    return raw
+
+
 def _rate(env: Mapping[str, str], name: str, default: str) -> str:
     """A rate limit in the `limits` notation, e.g. `10/minute` or `100 per hour`."""
     from limits import parse
@@ -102,6 +112,7 @@ class Settings:
     graphql_introspection: bool = True
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     worker_concurrency: int = 1
+    calendar_holidays: str | None = "BR"  # dates slice: holiday features of datetime columns
     worker_poll_delay: float = 0.05
     heartbeat_seconds: float = 2.0
     heartbeat_timeout_seconds: float = 30.0
@@ -184,6 +195,7 @@ class Settings:
                 o.strip() for o in (env.get("CORS_ORIGINS") or "").split(",") if o.strip()
             ),
             worker_concurrency=_int(env, "WORKER_CONCURRENCY", 1),
+            calendar_holidays=_holidays(env, "CALENDAR_HOLIDAYS", "BR"),
             worker_poll_delay=_float(env, "WORKER_POLL_DELAY_SECONDS", 0.05, 0.001),
             heartbeat_seconds=_float(env, "HEARTBEAT_SECONDS", 2.0, 0.1),
             heartbeat_timeout_seconds=_float(env, "HEARTBEAT_TIMEOUT_SECONDS", 30.0, 0.5),

@@ -271,6 +271,7 @@ class RunExecution:
             metric=experiment.metric,
             config=RunConfig.from_dict(run.config),
             date_column=date_column,
+            column_kinds={c.name: c.dtype for c in dataset.columns},
         )
         return run, job
 

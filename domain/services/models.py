@@ -14,6 +14,7 @@ from domain.ports import ModelStore, UnitOfWorkFactory
 MAX_PREDICT_ROWS = 10_000
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
+_EXAMPLES = {"datetime": ", an ISO date such as 2026-01-31"}
 
 
 def check_rows(rows: Any, schema: dict[str, str], problem_type: str | None) -> list[dict[str, Any]]:
@@ -41,7 +42,9 @@ def check_rows(rows: Any, schema: dict[str, str], problem_type: str | None) -> l
             if column not in mistyped and not _fits(row[column], kind):
                 mistyped[column] = kind
     if mistyped:
-        detail = ", ".join(f"{c} (expects {k})" for c, k in sorted(mistyped.items()))
+        detail = ", ".join(
+            f"{c} (expects {k}{_EXAMPLES.get(k, '')})" for c, k in sorted(mistyped.items())
+        )
         raise InvalidInput(f"Wrong value type in column(s): {detail}.", "rows")
     return rows
 

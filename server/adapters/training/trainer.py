@@ -45,8 +45,10 @@ class AutoMLTrainer:
         tracking_uri: str | None,
         concurrency: int = 1,
         tracking_artifacts_root: Path | None = None,
+        holidays: str | None = None,
     ) -> None:
         self._datasets_root = datasets_root
+        self._holidays = holidays
         self._artifacts_root = artifacts_root
         self._tracking_uri = tracking_uri
         self._tracking_artifacts_root = tracking_artifacts_root
@@ -172,6 +174,7 @@ class AutoMLTrainer:
                 should_stop=should_stop,
                 tracker=tracker,
                 dataset_info={"name": job.dataset_name, "run_id": job.run_id},
+                holidays=self._holidays,
                 **options,
             )
         except automl.Cancelled as exc:
@@ -198,9 +201,10 @@ class AutoMLTrainer:
     def _load(self, job: TrainingJob) -> pd.DataFrame:
         path = self._datasets_root / job.dataset_key
         try:
-            return pd.read_csv(path, encoding=CSV_ENCODING, low_memory=False)
+            frame = pd.read_csv(path, encoding=CSV_ENCODING, low_memory=False)
         except FileNotFoundError as exc:
             raise TrainingFailed(f"The dataset file of {job.dataset_name!r} is missing.") from exc
+        return typed_table(frame, job.column_kinds or {})
 
     def abandon(self) -> None:
         """The worker is stopping: every training stops at its next check and skips its
@@ -212,6 +216,32 @@ class AutoMLTrainer:
     def close(self) -> None:
         self.abandon()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+_TRUE_WORDS = frozenset({"true", "1", "yes"})
+
+
+def typed_table(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    """The table with each column coerced to the dtype its upload profile found (integer,
+    float, boolean, datetime, string): dates become ``datetime64`` (so the engine makes
+    calendar features of them), strings stay text even when they look like numbers."""
+    out = frame.copy()
+    for name, kind in kinds.items():
+        if name not in out.columns:
+            continue
+        values = out[name]
+        if kind == "datetime":
+            parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+            out[name] = parsed.dt.tz_localize(None)
+        elif kind in ("integer", "float") and not pd.api.types.is_numeric_dtype(values.dtype):
+            out[name] = pd.to_numeric(values, errors="coerce")
+        elif kind == "boolean" and not pd.api.types.is_bool_dtype(values.dtype):
+            present = values.notna()
+            lowered = values.astype(str).str.strip().str.lower()
+            out[name] = lowered.isin(_TRUE_WORDS).astype(object).where(present, None)
+        elif kind == "string":
+            out[name] = values.astype(object).where(values.isna(), values.astype(str))
+    return out
 
 
 class _UnlessAbandoned:
