@@ -46,6 +46,7 @@ class Evaluation:
     predictions: np.ndarray | None = None  # validation predictions (for ensembles)
     model: Any = None  # a fitted model, the fallback if a final refit cannot happen
     fit_seconds: float = 0.0  # typical time of one fit, to plan the final refit
+    partial: bool = False  # scored on fewer folds because time ran out (first trial only)
 
 
 class Evaluator(Protocol):
@@ -196,6 +197,9 @@ class TrialLoop:
             evaluation = self.evaluator.evaluate(algorithm, params, report, self._check)
             if not math.isfinite(evaluation.score):
                 raise ValueError("the score is not a finite number")
+            if evaluation.partial and self.best is not None:
+                # Fewer folds count only when nothing else completed (a tiny budget).
+                raise TrialInterrupted("timeout")
             status = "complete"
             self.study.tell(trial, evaluation.score)
         except optuna.TrialPruned:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from automl.candidates import build_pipeline, fit_pipeline, model_importances
@@ -19,6 +21,9 @@ from automl.preprocessing import ColumnKind
 from automl.results import AutoMLResult, EnsembleInfo, TrialResult
 from automl.search import Evaluation, SearchOutcome, run_search, sorted_leaderboard
 from automl.search_spaces import Space
+
+# Refit estimates: a fit on all training rows takes the folds' time scaled by rows, times this.
+REFIT_MARGIN = 1.3
 
 
 class TrainingFailed(AutoMLError):
@@ -40,9 +45,11 @@ class SupervisedEvaluator:
         n_jobs: int,
         classes: np.ndarray | None,
         holidays: str | None = None,
+        time_left: Callable[[], float] | None = None,
     ) -> None:
         self.X, self.y, self.problem_type, self.metric = X, y, problem_type, metric
         self.holidays = holidays
+        self.time_left = time_left
         self.schema, self.folds, self.seed, self.n_jobs = schema, folds, seed, n_jobs
         self.classes = classes
         self.targets = (
@@ -80,45 +87,102 @@ class SupervisedEvaluator:
         report: Callable[[int, float], None],
         check: Callable[[], None],
     ) -> Evaluation:
-        """Fit on each fold's training part, score on its validation part."""
+        """Fit on each fold's training part, score on its validation part.
+
+        When the time left would not cover the next fold plus the final refit, the trial ends
+        early on the folds done (``partial``; the search keeps it only if nothing else
+        completed), so a budget smaller than one full trial is still kept."""
         width = (len(self.X),) if self.classes is None else (len(self.X), len(self.classes))
         predictions = np.zeros(width)
         per_fold: list[dict[str, float]] = []
-        fit_seconds = []
+        fit_seconds: list[float] = []
+        fold_seconds: list[float] = []
         model = None
         for step, (train, valid) in enumerate(self.folds):
+            if per_fold and self._out_of_time(fold_seconds, fit_seconds):
+                break
             check()
             model = self.build(algorithm, params)
             started = time.monotonic()
             fit_pipeline(model, self.X.iloc[train], self.y.iloc[train], check)
-            fit_seconds.append((time.monotonic() - started) * len(self.X) / len(train))
+            fitted = time.monotonic() - started
+            fit_seconds.append(fitted * len(self.X) / len(train))
             predictions[valid] = self.predict(model, self.X.iloc[valid])
+            fold_seconds.append(time.monotonic() - started)
             per_fold.append(
                 all_prediction_metrics(self.problem_type, self.targets[valid], predictions[valid])
             )
             report(step, float(np.mean([m[self.metric] for m in per_fold])))
         scores = [m[self.metric] for m in per_fold]
+        partial = len(per_fold) < len(self.folds)
         return Evaluation(
             float(np.mean(scores)),
             scores,
             mean_metrics(per_fold),
-            predictions,
+            None if partial else predictions,
             model,
             float(np.mean(fit_seconds)),
+            partial,
         )
 
+    def _out_of_time(self, fold_seconds: list[float], fit_seconds: list[float]) -> bool:
+        if self.time_left is None:
+            return False
+        needed = float(np.mean(fold_seconds)) + REFIT_MARGIN * float(np.mean(fit_seconds))
+        return self.time_left() < needed
+
     def score(self, predictions: np.ndarray) -> float:
-        """Mean over folds of the metric for a set of validation predictions."""
+        """Mean over folds of the metric for a set of validation predictions (numpy only:
+        ensemble selection calls it hundreds of times)."""
         return float(
             np.mean(
-                [
-                    all_prediction_metrics(self.problem_type, self.targets[v], predictions[v])[
-                        self.metric
-                    ]
-                    for _, v in self.folds
-                ]
+                [quick_metric(self.metric, self.targets[v], predictions[v]) for _, v in self.folds]
             )
         )
+
+
+def quick_metric(metric: str, y: np.ndarray, pred: np.ndarray) -> float:
+    """One metric of :mod:`automl.metrics`, in numpy (same values, a fraction of the time)."""
+    if pred.ndim == 1:
+        y = np.asarray(y, dtype=float)
+        error = y - pred
+        if metric == "rmse":
+            return float(np.sqrt(np.mean(error**2)))
+        if metric == "mae":
+            return float(np.mean(np.abs(error)))
+        if metric == "r2":
+            total = float(np.sum((y - y.mean()) ** 2))
+            return 1.0 - float(np.sum(error**2)) / total if total > 0 else math.nan
+        nonzero = np.abs(y) > 1e-12
+        return float(np.mean(np.abs(error[nonzero] / y[nonzero]))) if nonzero.any() else math.nan
+    y = np.asarray(y, dtype=int)
+    proba = np.clip(pred, 1e-15, 1.0)
+    proba = proba / proba.sum(axis=1, keepdims=True)
+    n_classes = proba.shape[1]
+    if metric == "log_loss":
+        return float(-np.mean(np.log(proba[np.arange(len(y)), y])))
+    predicted = proba.argmax(axis=1)
+    if metric == "accuracy":
+        return float(np.mean(predicted == y))
+    if metric == "f1_macro":
+        hits = np.bincount(y[predicted == y], minlength=n_classes)
+        actual = np.bincount(y, minlength=n_classes)
+        guessed = np.bincount(predicted, minlength=n_classes)
+        denominator = actual + guessed
+        f1 = np.divide(2 * hits, denominator, out=np.zeros(n_classes), where=denominator > 0)
+        return float(np.mean(f1))
+    columns = [1] if n_classes == 2 else range(n_classes)
+    aucs = [_auc(y == c, proba[:, c]) for c in columns]
+    return float(np.mean(aucs))
+
+
+def _auc(positive: np.ndarray, score: np.ndarray) -> float:
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return math.nan
+    ranks = rankdata(score)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def make_folds(
@@ -179,6 +243,20 @@ def choose_final(
     return weights, EnsembleInfo(sorted(weights), [weights[n] for n in sorted(weights)], score)
 
 
+def plan_refit(
+    weights: dict[int, float], outcome: SearchOutcome, best: int, seconds_left: float
+) -> dict[int, float] | None:
+    """What to refit on all training rows in the time left: the chosen members when their
+    estimated refit fits, else the best trial alone (tried even when its estimate does not
+    fit: the refit stops at the deadline), else nothing once the time is up (None: deliver
+    the best trial's model fitted on its last fold's training part)."""
+    evaluations = outcome.evaluations
+    cost = REFIT_MARGIN * sum(evaluations[n].fit_seconds for n in weights if n in evaluations)
+    if cost <= seconds_left:
+        return weights
+    return {best: 1.0} if seconds_left > 0 else None
+
+
 def refit_members(
     weights: dict[int, float],
     outcome: SearchOutcome,
@@ -188,13 +266,14 @@ def refit_members(
     control: RunControl,
     problem_type: str,
 ) -> Any:
-    """Fit each member on all training rows; a cancel during refit raises TrialInterrupted."""
+    """Fit each member on all training rows; a cancel or the end of the time budget during
+    the refit raises TrialInterrupted (the budget covers the refit too)."""
     by_number = {t.number: t for t in outcome.trials}
     members = []
     for number in sorted(weights):
         trial = by_number[number]
         model = evaluator.build(trial.algorithm, trial.params)
-        members.append(fit_pipeline(model, X, y, lambda: control.check(honour_deadline=False)))
+        members.append(fit_pipeline(model, X, y, control.check))
     if len(members) == 1:
         return members[0]
     return WeightedEnsemble(members, [weights[n] for n in sorted(weights)], problem_type)
@@ -223,7 +302,17 @@ def run_supervised(
     classes = np.unique(y.to_numpy()) if classify else None
     folds = make_folds(y_train, classify, cv_folds, seed)
     evaluator = SupervisedEvaluator(
-        X_train, y_train, problem_type, metric, schema, folds, seed, n_jobs, classes, holidays
+        X_train,
+        y_train,
+        problem_type,
+        metric,
+        schema,
+        folds,
+        seed,
+        n_jobs,
+        classes,
+        holidays,
+        control.remaining,
     )
     control.log(
         f"Searching {sorted(spaces)} with {method} on {len(X_train)} rows, "
@@ -235,11 +324,21 @@ def run_supervised(
     best = finish_search(outcome, control, higher)
     t1 = time.monotonic()
     weights, info = choose_final(outcome, best, evaluator, higher, control, ensemble)
+    planned = plan_refit(weights, outcome, best.number, control.remaining())
+    if planned != weights:
+        info = None
+        control.log(
+            "Not enough time left to refit the ensemble; refitting the best trial"
+            if planned
+            else "Not enough time left to refit; keeping the best trial's last fold model"
+        )
     try:
-        if control.cancelled:
-            raise TrialInterrupted("cancelled")
-        final = refit_members(weights, outcome, evaluator, X_train, y_train, control, problem_type)
-    except TrialInterrupted:
+        if control.cancelled or planned is None:
+            raise TrialInterrupted("cancelled" if control.cancelled else "timeout")
+        final = refit_members(planned, outcome, evaluator, X_train, y_train, control, problem_type)
+    except TrialInterrupted as stop:
+        if planned is not None:
+            control.log(f"Final refit interrupted ({stop.reason}); keeping the best trial's model")
         final, info = outcome.evaluations[best.number].model, None
     refit_seconds = time.monotonic() - t1
     test_metrics: dict[str, float] = {}
