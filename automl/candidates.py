@@ -53,7 +53,7 @@ ALGORITHMS_BY_PROBLEM = {
     "forecasting": SUPERVISED_ALGORITHMS,
     "clustering": CLUSTERING_ALGORITHMS,
 }
-FOREST_CHUNK = 32
+FOREST_CHUNK = 8  # trees per warm-start step: a stop or deadline is noticed within 8 trees
 SMALL_DATA_ROWS = 20_000
 StopCheck = Callable[[], None]
 

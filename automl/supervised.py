@@ -247,14 +247,19 @@ def plan_refit(
     weights: dict[int, float], outcome: SearchOutcome, best: int, seconds_left: float
 ) -> dict[int, float] | None:
     """What to refit on all training rows in the time left: the chosen members when their
-    estimated refit fits, else the best trial alone (tried even when its estimate does not
-    fit: the refit stops at the deadline), else nothing once the time is up (None: deliver
-    the best trial's model fitted on its last fold's training part)."""
+    estimated refit fits, else the best trial alone when its refit fits, else nothing (None:
+    deliver the best trial's model fitted on its last fold's training part). A refit that
+    runs over anyway stops at the deadline."""
     evaluations = outcome.evaluations
-    cost = REFIT_MARGIN * sum(evaluations[n].fit_seconds for n in weights if n in evaluations)
-    if cost <= seconds_left:
+
+    def cost(numbers: Any) -> float:
+        return REFIT_MARGIN * sum(evaluations[n].fit_seconds for n in numbers if n in evaluations)
+
+    if cost(weights) <= seconds_left:
         return weights
-    return {best: 1.0} if seconds_left > 0 else None
+    if cost([best]) <= seconds_left:
+        return {best: 1.0}
+    return None
 
 
 def refit_members(
