@@ -50,6 +50,7 @@ class SupervisedEvaluator:
         self.X, self.y, self.problem_type, self.metric = X, y, problem_type, metric
         self.holidays = holidays
         self.time_left = time_left
+        self.scored_once = False  # after one scored trial the search's reserve governs time
         self.schema, self.folds, self.seed, self.n_jobs = schema, folds, seed, n_jobs
         self.classes = classes
         self.targets = (
@@ -89,9 +90,9 @@ class SupervisedEvaluator:
     ) -> Evaluation:
         """Fit on each fold's training part, score on its validation part.
 
-        When the time left would not cover the next fold plus the final refit, the trial ends
-        early on the folds done (``partial``; the search keeps it only if nothing else
-        completed), so a budget smaller than one full trial is still kept."""
+        In the first trial, when the time left would not cover the next fold plus the final
+        refit, the trial ends early on the folds done (``partial``), so a budget smaller than
+        one full trial still ends on time with a model."""
         width = (len(self.X),) if self.classes is None else (len(self.X), len(self.classes))
         predictions = np.zeros(width)
         per_fold: list[dict[str, float]] = []
@@ -115,6 +116,7 @@ class SupervisedEvaluator:
             report(step, float(np.mean([m[self.metric] for m in per_fold])))
         scores = [m[self.metric] for m in per_fold]
         partial = len(per_fold) < len(self.folds)
+        self.scored_once = True
         return Evaluation(
             float(np.mean(scores)),
             scores,
@@ -126,7 +128,7 @@ class SupervisedEvaluator:
         )
 
     def _out_of_time(self, fold_seconds: list[float], fit_seconds: list[float]) -> bool:
-        if self.time_left is None:
+        if self.time_left is None or self.scored_once:
             return False
         needed = float(np.mean(fold_seconds)) + REFIT_MARGIN * float(np.mean(fit_seconds))
         return self.time_left() < needed
@@ -243,23 +245,27 @@ def choose_final(
     return weights, EnsembleInfo(sorted(weights), [weights[n] for n in sorted(weights)], score)
 
 
-def plan_refit(
-    weights: dict[int, float], outcome: SearchOutcome, best: int, seconds_left: float
-) -> dict[int, float] | None:
-    """What to refit on all training rows in the time left: the chosen members when their
-    estimated refit fits, else the best trial alone when its refit fits, else nothing (None:
-    deliver the best trial's model fitted on its last fold's training part). A refit that
-    runs over anyway stops at the deadline."""
+def refit_fits(weights: dict[int, float], outcome: SearchOutcome, seconds_left: float) -> bool:
+    """Whether refitting the chosen members on all training rows is expected to end in the
+    time left (their fold fit times scaled to all rows, times ``REFIT_MARGIN``)."""
     evaluations = outcome.evaluations
+    cost = REFIT_MARGIN * sum(evaluations[n].fit_seconds for n in weights if n in evaluations)
+    return cost <= seconds_left
 
-    def cost(numbers: Any) -> float:
-        return REFIT_MARGIN * sum(evaluations[n].fit_seconds for n in numbers if n in evaluations)
 
-    if cost(weights) <= seconds_left:
-        return weights
-    if cost([best]) <= seconds_left:
-        return {best: 1.0}
-    return None
+def fold_models(
+    weights: dict[int, float], outcome: SearchOutcome, best: int, problem_type: str
+) -> Any:
+    """The chosen members as fitted during the search (each on its last fold's training part):
+    what is delivered when there is no time to refit. Same members and weights as the refit
+    would have, so the registered model is the one the scores describe."""
+    numbers = sorted(weights)
+    models = [outcome.evaluations[n].model for n in numbers]
+    if len(models) == 1 or any(m is None for m in models):
+        return outcome.evaluations[best].model
+    if problem_type == "classification" and len({len(m.classes_) for m in models}) > 1:
+        return outcome.evaluations[best].model
+    return WeightedEnsemble(models, [weights[n] for n in numbers], problem_type)
 
 
 def refit_members(
@@ -329,22 +335,19 @@ def run_supervised(
     best = finish_search(outcome, control, higher)
     t1 = time.monotonic()
     weights, info = choose_final(outcome, best, evaluator, higher, control, ensemble)
-    planned = plan_refit(weights, outcome, best.number, control.remaining())
-    if planned != weights:
-        info = None
-        control.log(
-            "Not enough time left to refit the ensemble; refitting the best trial"
-            if planned
-            else "Not enough time left to refit; keeping the best trial's last fold model"
-        )
+    refit = not control.cancelled and refit_fits(weights, outcome, control.remaining())
+    if not refit and not control.cancelled:
+        control.log("Not enough time left to refit; keeping the models fitted on the folds")
     try:
-        if control.cancelled or planned is None:
+        if not refit:
             raise TrialInterrupted("cancelled" if control.cancelled else "timeout")
-        final = refit_members(planned, outcome, evaluator, X_train, y_train, control, problem_type)
+        final = refit_members(weights, outcome, evaluator, X_train, y_train, control, problem_type)
     except TrialInterrupted as stop:
-        if planned is not None:
-            control.log(f"Final refit interrupted ({stop.reason}); keeping the best trial's model")
-        final, info = outcome.evaluations[best.number].model, None
+        if refit:
+            control.log(f"Final refit interrupted ({stop.reason}); keeping the fold models")
+        final = fold_models(weights, outcome, best.number, problem_type)
+        if not isinstance(final, WeightedEnsemble):
+            info = None
     refit_seconds = time.monotonic() - t1
     test_metrics: dict[str, float] = {}
     if X_test is not None and y_test is not None:

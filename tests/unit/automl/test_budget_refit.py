@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from automl import Budget
+from automl.ensemble import WeightedEnsemble
 from automl.errors import TrialInterrupted
 from automl.events import RunControl
 from automl.results import TrialResult
@@ -20,8 +21,9 @@ from automl.search_spaces import algorithm_space
 from automl.supervised import (
     REFIT_MARGIN,
     SupervisedEvaluator,
+    fold_models,
     make_folds,
-    plan_refit,
+    refit_fits,
     refit_members,
 )
 
@@ -77,8 +79,7 @@ def test_the_search_stops_admitting_trials_while_the_refit_still_fits() -> None:
     assert len(outcome.trials) < 10
     assert all(t.status == "complete" for t in outcome.trials)
     assert remaining >= REFIT_MARGIN * 10.0
-    best = search.best.number
-    assert plan_refit({best: 1.0}, outcome, best, remaining) == {best: 1.0}
+    assert refit_fits({search.best.number: 1.0}, outcome, remaining)
 
 
 def test_a_partial_trial_counts_only_when_nothing_else_completed() -> None:
@@ -96,12 +97,26 @@ def _outcome(fit_seconds: dict[int, float]) -> SearchOutcome:
     return outcome
 
 
-def test_the_refit_plan_shrinks_to_what_the_time_left_allows() -> None:
+def test_the_refit_happens_only_when_its_estimate_fits_the_time_left() -> None:
     outcome = _outcome({0: 4.0, 1: 4.0, 2: 4.0})
     ensemble = {0: 0.5, 1: 0.25, 2: 0.25}
-    assert plan_refit(ensemble, outcome, 0, 60.0) == ensemble
-    assert plan_refit(ensemble, outcome, 0, 10.0) == {0: 1.0}  # 3 x 4 s x 1.3 > 10 s
-    assert plan_refit(ensemble, outcome, 0, 5.0) is None  # keep the last fold's model
+    assert refit_fits(ensemble, outcome, 60.0)
+    assert not refit_fits(ensemble, outcome, 10.0)  # 3 x 4 s x 1.3 > 10 s
+    assert refit_fits({0: 1.0}, outcome, 10.0)
+
+
+def test_without_time_to_refit_the_chosen_members_are_kept_as_fitted_on_the_folds() -> None:
+    evaluator = _evaluator()
+    outcome = SearchOutcome(trials=[])
+    for number, strength in ((0, 1.0), (1, 10.0)):
+        evaluation = evaluator.evaluate(
+            "linear", {"strength": strength}, lambda s, v: None, lambda: None
+        )
+        outcome.evaluations[number] = evaluation
+    blend = fold_models({0: 0.5, 1: 0.5}, outcome, 0, "regression")
+    assert isinstance(blend, WeightedEnsemble)
+    assert blend.members == [outcome.evaluations[0].model, outcome.evaluations[1].model]
+    assert fold_models({0: 1.0}, outcome, 0, "regression") is outcome.evaluations[0].model
 
 
 def _evaluator(time_left: Callable[[], float] | None = None) -> SupervisedEvaluator:
@@ -140,5 +155,7 @@ def test_a_first_trial_longer_than_the_budget_ends_on_the_folds_done() -> None:
     evaluation = evaluator.evaluate("linear", {"strength": 1.0}, lambda s, v: None, lambda: None)
     assert evaluation.partial and len(evaluation.fold_scores) == 1
     assert evaluation.predictions is None  # not in the ensemble: its out-of-fold rows are few
+    again = evaluator.evaluate("linear", {"strength": 2.0}, lambda s, v: None, lambda: None)
+    assert not again.partial  # later trials: the search's reserve and deadline govern
     full = _evaluator().evaluate("linear", {"strength": 1.0}, lambda s, v: None, lambda: None)
     assert not full.partial and len(full.fold_scores) == 5
