@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from threadpoolctl import threadpool_limits
 
-from automl.candidates import build_pipeline, fit_pipeline, model_importances
+from automl.candidates import SMALL_DATA_ROWS, build_pipeline, fit_pipeline, model_importances
 from automl.ensemble import WeightedEnsemble, select_ensemble
 from automl.errors import AutoMLError, Cancelled, TrialInterrupted
 from automl.events import RunControl
@@ -281,10 +282,17 @@ def refit_members(
     the refit raises TrialInterrupted (the budget covers the refit too)."""
     by_number = {t.number: t for t in outcome.trials}
     members = []
+    # Fit with the threading the folds had (their times are the estimate the budget planned
+    # with): one OpenMP thread when the folds' training parts were small.
+    fold_rows = max((len(train) for train, _ in evaluator.folds), default=len(X))
+    threads = 1 if fold_rows < SMALL_DATA_ROWS else None
     for number in sorted(weights):
         trial = by_number[number]
         model = evaluator.build(trial.algorithm, trial.params)
-        members.append(fit_pipeline(model, X, y, control.check))
+        if threads == 1 and "n_jobs" in model[-1].get_params():
+            model[-1].set_params(n_jobs=1)
+        with threadpool_limits(limits=threads, user_api="openmp"):
+            members.append(fit_pipeline(model, X, y, control.check))
     if len(members) == 1:
         return members[0]
     return WeightedEnsemble(members, [weights[n] for n in sorted(weights)], problem_type)
