@@ -314,20 +314,35 @@ class DiscountRepository(Repository[Discount], Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction: commit makes every change visible at once, leaving discards them."""
+    """One transaction: commit makes every change visible at once, leaving discards them.
 
-    accounts: AccountRepository
-    users: UserRepository
-    sessions: SessionRepository
-    datasets: DatasetRepository
-    experiments: ExperimentRepository
-    runs: RunRepository
-    models: ModelRepository
-    campaigns: CampaignRepository
-    discounts: DiscountRepository
-    trials: TrialRepository
-    run_events: RunEventRepository
-    run_outbox: RunOutboxRepository
+    The repositories are read-only properties: as plain attributes they would be invariant, and
+    an adapter's own repository classes (`SqlRunRepository`...) would not match them."""
+
+    @property
+    def accounts(self) -> AccountRepository: ...
+    @property
+    def users(self) -> UserRepository: ...
+    @property
+    def sessions(self) -> SessionRepository: ...
+    @property
+    def datasets(self) -> DatasetRepository: ...
+    @property
+    def experiments(self) -> ExperimentRepository: ...
+    @property
+    def runs(self) -> RunRepository: ...
+    @property
+    def models(self) -> ModelRepository: ...
+    @property
+    def campaigns(self) -> CampaignRepository: ...
+    @property
+    def discounts(self) -> DiscountRepository: ...
+    @property
+    def trials(self) -> TrialRepository: ...
+    @property
+    def run_events(self) -> RunEventRepository: ...
+    @property
+    def run_outbox(self) -> RunOutboxRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -36,17 +45,19 @@ class SqlRepository(Generic[E, R]):
         raise NotImplementedError
 
     # -- columns -----------------------------------------------------------------------------
+    # Typed as column expressions, not `InstrumentedAttribute`: mypy applies a descriptor's
+    # `__get__` to a property's result, which would make `self._id` a `str`.
     @property
-    def _id(self) -> InstrumentedAttribute[str]:
-        return self.row.id  # type: ignore[no-any-return]
+    def _id(self) -> SQLColumnExpression[str]:
+        return self.row.id
 
     @property
-    def _account(self) -> InstrumentedAttribute[str]:
-        return self.row.account_id  # type: ignore[no-any-return]
+    def _account(self) -> SQLColumnExpression[str]:
+        return self.row.account_id
 
     @property
-    def _sort(self) -> InstrumentedAttribute[Any]:
-        return getattr(self.row, self.sort_field)  # type: ignore[no-any-return]
+    def _sort(self) -> SQLColumnExpression[Any]:
+        return getattr(self.row, self.sort_field)
 
     def cursor_of(self, entity: E) -> str:
         return Cursor(getattr(entity, self.sort_field), entity.id).encode()  # type: ignore[attr-defined]
