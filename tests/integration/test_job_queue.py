@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -17,7 +18,7 @@ NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
 
 @pytest.fixture
-async def arq_redis() -> ArqRedis:
+async def arq_redis() -> AsyncIterator[ArqRedis]:
     probe = aioredis.Redis.from_url(REDIS_URL)
     try:
         await probe.ping()
@@ -41,5 +42,5 @@ async def test_enqueuing_an_attempt_twice_queues_one_job(arq_redis: ArqRedis) ->
     run.attempt = 2  # a retry is a new job
     await queue.enqueue_run(run)
     assert await arq_redis.zcard("arq:queue") == 2
-    jobs = sorted(job.job_id for job in await arq_redis.queued_jobs())
+    jobs = sorted(str(job.job_id) for job in await arq_redis.queued_jobs())
     assert jobs == [f"run:{run.id}:1", f"run:{run.id}:2"]

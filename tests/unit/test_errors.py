@@ -30,6 +30,7 @@ async def test_unexpected_errors_are_masked_and_logged(caplog: pytest.LogCapture
     schema = Schema(query=Query)
     with caplog.at_level(logging.ERROR, logger="mlproject.graphql"):
         result = await schema.execute("{ broken }", context_value=FakeContext())
+    assert result.errors
     error = result.errors[0].formatted
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-42"}
     assert "hunter2" not in error["message"]
@@ -39,6 +40,7 @@ async def test_unexpected_errors_are_masked_and_logged(caplog: pytest.LogCapture
 
 async def test_domain_errors_keep_their_code_and_field() -> None:
     result = await Schema(query=Query).execute("{ refused }", context_value=FakeContext())
+    assert result.errors
     error = result.errors[0].formatted
     assert error["message"] == "The percent must be positive."
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "percent"}

@@ -80,7 +80,8 @@ def test_a_crashed_run_is_retried_until_attempts_run_out() -> None:
 def test_a_crash_while_canceling_ends_canceled() -> None:
     run = running()
     run.request_cancel(NOW)
-    assert run.status is RunStatus.CANCELING
+    canceling = run.status  # (asserting on run.status itself would narrow it for mypy)
+    assert canceling is RunStatus.CANCELING
     assert run.retry_after_crash(NOW, max_attempts=3) is False
     assert run.status is RunStatus.CANCELED
 

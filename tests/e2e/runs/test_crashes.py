@@ -102,7 +102,8 @@ async def late_writes_of_attempt_one_are_refused(stack: Stack, run_id: str) -> N
             assert current is not None
             with pytest.raises(StaleAttempt):
                 current.beat(1, 0.9, container.clock.now())
-            stale = current.heartbeat_at - timedelta(hours=1)  # type: ignore[operator]
+            assert current.heartbeat_at is not None
+            stale = current.heartbeat_at - timedelta(hours=1)
             current.heartbeat_at = stale
             current.version -= 1  # a writer that read an older version
             with pytest.raises(StaleAttempt):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.e2e.runs.conftest import Stack
 from tests.e2e.runs.data import demand_csv, empty_feature_csv
@@ -121,7 +122,7 @@ async def test_start_run_refuses_bad_input(stack: Stack, stack_api: Api) -> None
     api = stack_api
     seller = await api.sign_up()
     experiment_id = await regression_experiment(api, seller, demand_csv(rows=80))
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"budget": {"maxTrials": 0, "timeoutSeconds": 10}}, "budget.maxTrials"),
         ({"budget": {"maxTrials": None, "timeoutSeconds": None}}, "budget"),
         ({"algorithms": ["kmeans"]}, "algorithms"),

@@ -16,7 +16,8 @@ def test_regression_finds_a_model_that_beats_predicting_the_mean(house_data, tin
     assert result.metric == "rmse"
     assert result.test_metrics["r2"] > 0.7
     assert result.cv_metrics["rmse"] < y.std() * 0.6
-    assert result.leaderboard[0].cv_score <= result.leaderboard[1].cv_score
+    first, second = result.leaderboard[0].cv_score, result.leaderboard[1].cv_score
+    assert first is not None and second is not None and first <= second
     assert result.best_trial.status == "complete"
     predictions = result.best_estimator.predict(X.head(3))
     assert predictions.shape == (3,)
@@ -139,7 +140,7 @@ def test_forecasting_beats_a_naive_forecast_and_forecasts_every_series(demand):
     this_week = demand.groupby("item_id").tail(7)
     naive_mae = np.mean(np.abs(this_week["units"].to_numpy() - last_week["units"].to_numpy()))
     assert result.test_metrics["mae"] < naive_mae
-    assert len(result.forecast) == 4 * 7
+    assert result.forecast is not None and len(result.forecast) == 4 * 7
     first = result.forecast[0]
     assert first["item_id"] == "item-0" and first["date"] == "2024-03-31"
     assert {"lag_7", "promotion", "price"} <= set(result.feature_importances)
