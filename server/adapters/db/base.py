@@ -112,12 +112,13 @@ class SqlRepository(Generic[E, R]):
 
     async def _pages_by(
         self,
-        group: InstrumentedAttribute[str],
+        group: InstrumentedAttribute[str | None],
         account_id: str,
         keys: Sequence[str],
         request: PageRequest,
     ) -> dict[str, Page[E]]:
-        """A page per group key in two statements, whatever the number of keys."""
+        """A page per group key in two statements, whatever the number of keys (the group
+        column may be nullable: a row whose key is null is in no group)."""
         if not keys:
             return {}
         conditions = [self._account == account_id, group.in_(set(keys))]
