@@ -100,6 +100,9 @@ class _CVScorer:
         last = estimator[-1] if isinstance(estimator, Pipeline) else estimator
         small = len(X) < SMALL_DATA_ROWS
         with threadpool_limits(limits=1 if small else None, user_api="openmp"):
+            if small and family_from_class(last) == "xgboost":
+                if last.get_params().get("n_jobs") in (None, -1):
+                    last.set_params(n_jobs=1)  # threads cost more than they give on few rows
             if isinstance(last, lgb.LGBMModel):
                 if small and last.get_params().get("n_jobs") in (None, -1):
                     last.set_params(n_jobs=1)
