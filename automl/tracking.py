@@ -214,7 +214,9 @@ def _summary(results: Any) -> dict[str, Any]:
     summary = results.to_dict() if hasattr(results, "to_dict") else dict(results)
     if "best_params" in summary and "leaderboard" not in summary:  # HyperparameterTuner's
         trials = summary.get("trials") or []
-        best = next((t for t in trials if t.get("params") == summary["best_params"]), {})
+        best: dict[str, Any] = next(
+            (t for t in trials if t.get("params") == summary["best_params"]), {}
+        )
         summary = {
             "problem_type": "tuning",
             "method": summary.get("method"),

@@ -31,7 +31,7 @@ from automl.estimator_families import (
     xgboost_module,
 )
 from automl.events import Budget, EngineEvent, RunControl
-from automl.preprocessing import TableCoercer, build_encoder, infer_schema
+from automl.preprocessing import EncoderFlavour, TableCoercer, build_encoder, infer_schema
 from automl.results import TrialResult, json_safe
 from automl.search import Evaluation, TrialLoop, sorted_leaderboard
 from automl.search_spaces import Space, algorithm_space, space_from_user
@@ -100,9 +100,9 @@ class _CVScorer:
         last = estimator[-1] if isinstance(estimator, Pipeline) else estimator
         small = len(X) < SMALL_DATA_ROWS
         with threadpool_limits(limits=1 if small else None, user_api="openmp"):
-            if small and family_from_class(last) == "xgboost":
-                if last.get_params().get("n_jobs") in (None, -1):
-                    last.set_params(n_jobs=1)  # threads cost more than they give on few rows
+            xgboost = small and family_from_class(last) == "xgboost"
+            if xgboost and last.get_params().get("n_jobs") in (None, -1):
+                last.set_params(n_jobs=1)  # threads cost more than they give on few rows
             if isinstance(last, lgb.LGBMModel):
                 if small and last.get_params().get("n_jobs") in (None, -1):
                     last.set_params(n_jobs=1)
@@ -210,7 +210,7 @@ class HyperparameterTuner:
         control.finish(f"Tuning finished: best score {best.cv_score:.5g}")
         return TuningResult(
             best.params,
-            float(best.cv_score),
+            float(best.cv_score or 0.0),  # finish_search returns a completed trial
             final,
             scoring,
             method,
@@ -238,7 +238,7 @@ class HyperparameterTuner:
         schema = infer_schema(X)
         if all(kind == "numeric" for kind in schema.values()) and not X.isna().any().any():
             return model, space
-        flavour = "tree" if family in TREE_FAMILIES else "linear"
+        flavour: EncoderFlavour = "tree" if family in TREE_FAMILIES else "linear"
         pipeline = Pipeline(
             [
                 ("prepare", TableCoercer(schema)),
