@@ -18,9 +18,9 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from automl.catalogue import ColumnKind
 from automl.errors import InvalidDataError
 
-ColumnKind = Literal["numeric", "boolean", "categorical", "datetime"]
 EncoderFlavour = Literal["tree", "linear"]
 CALENDAR_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour")
 # HistGradientBoosting needs category codes below max_bins (255).

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeAlias, TypeVar
 
 from domain.errors import InvalidInput
 from domain.model.accounts import Account, Principal, Role, SessionFamily, User
@@ -463,14 +463,77 @@ class TrainingJob:
     date_column: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TrainingEvent:
-    """Something the engine reported: trial_started, trial_finished, best, progress or log."""
+class EngineCatalogue(Protocol):
+    """What the AutoML engine offers: algorithms, metrics and column kinds per problem type."""
 
-    kind: str
+    def algorithms(self, problem_type: ProblemType) -> tuple[str, ...]:
+        """The algorithm families a run of this problem type may search."""
+        ...
+
+    def metrics(self, problem_type: ProblemType) -> tuple[str, ...]:
+        """The metrics this problem type is scored with; the first is the default."""
+        ...
+
+    def greater_is_better(self, metric: str) -> bool:
+        """Which way a metric improves (leaderboards, best trials)."""
+        ...
+
+    def column_kind(self, column_type: str) -> str:
+        """The engine's kind (numeric, boolean, categorical, datetime) of a profiled column
+        type (integer, float, boolean, datetime, string)."""
+        ...
+
+
+# What the engine reports while it trains, typed by the trainer adapter. `data` is the
+# event's JSON as clients see it in `runEvents`; the domain relays it and reads only the
+# typed fields.
+@dataclass(frozen=True, slots=True)
+class TrialFinished:
+    """A trial ended: complete (with a score), pruned, failed, cancelled or timed out."""
+
+    number: int
+    algorithm: str
+    params: dict[str, Any]
+    score: float | None
+    status: str
+    duration_seconds: float | None
     message: str = ""
     progress: float = 0.0
     data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Best:
+    """A trial beat every earlier one."""
+
+    number: int
+    algorithm: str
+    score: float | None
+    message: str = ""
+    progress: float = 0.0
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far the training is: trials done and the share of the budget used."""
+
+    trials_done: int
+    message: str = ""
+    progress: float = 0.0
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    """A line worth showing (a trial started, rows dropped, a stop was noticed...)."""
+
+    message: str = ""
+    progress: float = 0.0
+    data: dict[str, Any] | None = None
+
+
+TrainingEvent: TypeAlias = TrialFinished | Best | Progress | Log
 
 
 @dataclass(frozen=True, slots=True)

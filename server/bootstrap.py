@@ -35,6 +35,7 @@ from server.adapters.events.redis import RedisEventStream
 from server.adapters.jobs.arq import ArqJobQueue
 from server.adapters.jobs.inprocess import InProcessJobQueue
 from server.adapters.outages import is_outage
+from server.adapters.training.catalogue import AutoMLCatalogue
 from server.adapters.training.trainer import AutoMLModelStore, AutoMLTrainer
 from server.config import Settings
 from server.ratelimit import RateLimits, SubscriptionSlots
@@ -158,6 +159,7 @@ def build(
 
         closers.append(close_hasher)
         hasher = argon2
+    catalogue = AutoMLCatalogue()
     policy_accounts = AccountPolicy(common_passwords(), settings.max_accounts_per_email)
     return Container(
         settings=settings,
@@ -167,9 +169,15 @@ def build(
         accounts=AccountService(uow, clock, hasher, tokens, policy_accounts),
         datasets=DatasetService(uow, clock, tables),
         experiments=ExperimentService(
-            uow, clock, tables, RunFileStore(settings.artifacts_dir, settings.mlflow_tracking_uri)
+            uow,
+            clock,
+            tables,
+            RunFileStore(settings.artifacts_dir, settings.mlflow_tracking_uri),
+            catalogue=catalogue,
         ),
-        runs=RunService(uow, clock, outbox, events, settings.max_queued_runs_per_account),
+        runs=RunService(
+            uow, clock, outbox, events, settings.max_queued_runs_per_account, catalogue=catalogue
+        ),
         models=ModelService(uow, AutoMLModelStore(settings.artifacts_dir)),
         campaigns=CampaignService(uow, clock),
         events=events,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,15 +57,6 @@ class SearchMethod(enum.Enum):
     BAYESIAN = "BAYESIAN"
 
 
-# The engine's candidate families (automl/candidates.py; a test keeps the two in step).
-SUPERVISED_ALGORITHMS = (
-    "lightgbm",
-    "random_forest",
-    "extra_trees",
-    "hist_gradient_boosting",
-    "linear",
-)
-CLUSTERING_ALGORITHMS = ("kmeans", "gaussian_mixture", "hdbscan")
 MAX_TRIALS = 1000
 MAX_TIMEOUT_SECONDS = 24 * 3600
 
@@ -85,8 +77,9 @@ class RunConfig:
     date_column: str | None = None
     horizon: int = 7
 
-    def check(self, problem_type: ProblemType) -> RunConfig:
-        """Validate against the problem type; returns self for chaining."""
+    def check(self, problem_type: ProblemType, known_algorithms: Sequence[str]) -> RunConfig:
+        """Validate against the problem type and the algorithms the engine offers for it
+        (its catalogue); returns self for chaining."""
         if self.max_trials is None and self.timeout_seconds is None:
             raise InvalidInput("Give the budget maxTrials, timeoutSeconds or both.", "budget")
         if self.max_trials is not None and not 1 <= self.max_trials <= MAX_TRIALS:
@@ -104,11 +97,7 @@ class RunConfig:
             raise InvalidInput("seed must be from 0 to 2147483647.", "seed")
         if not 1 <= self.horizon <= 365:
             raise InvalidInput("The forecast horizon must be from 1 to 365 periods.", "horizon")
-        known = (
-            CLUSTERING_ALGORITHMS
-            if problem_type is ProblemType.CLUSTERING
-            else SUPERVISED_ALGORITHMS
-        )
+        known = tuple(known_algorithms)
         if self.algorithms is not None:
             unknown = [a for a in self.algorithms if a not in known]
             if unknown or not self.algorithms:

@@ -29,7 +29,10 @@ from domain.model.runs import (
     Trial,
 )
 from domain.ports import (
+    Best,
     Clock,
+    Log,
+    Progress,
     RunEventLog,
     Trainer,
     TrainingCanceled,
@@ -37,6 +40,7 @@ from domain.ports import (
     TrainingFailed,
     TrainingJob,
     TrainingOutcome,
+    TrialFinished,
     UnitOfWorkFactory,
 )
 from domain.services.outbox import RunOutbox
@@ -44,12 +48,11 @@ from domain.services.outbox import RunOutbox
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_EVENT_TYPES = {
-    "trial_started": RunEventType.LOG,
-    "trial_finished": RunEventType.TRIAL,
-    "best": RunEventType.BEST,
-    "progress": RunEventType.PROGRESS,
-    "log": RunEventType.LOG,
+_EVENT_TYPES: dict[type, RunEventType] = {
+    TrialFinished: RunEventType.TRIAL,
+    Best: RunEventType.BEST,
+    Progress: RunEventType.PROGRESS,
+    Log: RunEventType.LOG,
 }
 
 
@@ -277,17 +280,17 @@ class RunExecution:
     async def record(self, run: Run, attempt: int, event: TrainingEvent) -> None:
         """Store and publish an engine event (trials in the same transaction); refused for a
         stale attempt; retried through outages."""
-        kind = _EVENT_TYPES.get(event.kind, RunEventType.LOG)
+        kind = _EVENT_TYPES[type(event)]
         new = NewRunEvent(kind, event.message or None, event.progress, event.data)
 
         async def write() -> list[RunEvent]:
             async with self._uow() as uow:
-                if kind is RunEventType.TRIAL:
+                if isinstance(event, TrialFinished):
                     current = await uow.runs.find(run.id)
                     if current is None:
                         raise StaleAttempt(f"Run {run.id} no longer exists.")
                     current.fence(attempt)
-                    await uow.trials.add(_trial(run, attempt, event.data or {}))
+                    await uow.trials.add(_trial(run, attempt, event))
                 stored = await uow.run_events.append(run.id, [new], self._clock.now())
                 await uow.commit()
             return stored
@@ -388,17 +391,17 @@ class RunExecution:
         return status
 
 
-def _trial(run: Run, attempt: int, data: dict) -> Trial:
+def _trial(run: Run, attempt: int, event: TrialFinished) -> Trial:
     return Trial(
         run_id=run.id,
         account_id=run.account_id,
         attempt=attempt,
-        number=int(data.get("number", 0)),
-        algorithm=str(data.get("algorithm", "")),
-        params=dict(data.get("params") or {}),
-        score=data.get("cv_score", data.get("score")),
-        status=str(data.get("status", "complete")).upper(),
-        duration_seconds=data.get("duration_seconds"),
+        number=event.number,
+        algorithm=event.algorithm,
+        params=dict(event.params),
+        score=event.score,
+        status=event.status.upper(),
+        duration_seconds=event.duration_seconds,
     )
 
 

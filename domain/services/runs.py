@@ -9,10 +9,17 @@ from typing import Any
 
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.model.accounts import Principal
-from domain.model.experiments import ProblemType, greater_is_better
+from domain.model.experiments import ProblemType
 from domain.model.runs import Model, NewRunEvent, Run, RunConfig, RunEvent, StaleAttempt, Trial
 from domain.pagination import Page, PageRequest
-from domain.ports import Clock, ModelFilter, RunEventLog, RunFilter, UnitOfWorkFactory
+from domain.ports import (
+    Clock,
+    EngineCatalogue,
+    ModelFilter,
+    RunEventLog,
+    RunFilter,
+    UnitOfWorkFactory,
+)
 from domain.services.outbox import RunOutbox
 
 log = logging.getLogger(__name__)
@@ -39,8 +46,11 @@ class RunService:
         outbox: RunOutbox,
         events: RunEventLog,
         max_queued_per_account: int = DEFAULT_MAX_QUEUED_RUNS,
+        *,
+        catalogue: EngineCatalogue,
     ) -> None:
         self._uow = uow
+        self._catalogue = catalogue
         self._clock = clock
         self._outbox = outbox
         self._events = events
@@ -61,7 +71,9 @@ class RunService:
             experiment = await uow.experiments.get(principal.account_id, experiment_id)
             if experiment is None:
                 raise NotFound(f"Experiment {experiment_id!r} was not found.", "experimentId")
-            config.check(experiment.problem_type)
+            config.check(
+                experiment.problem_type, self._catalogue.algorithms(experiment.problem_type)
+            )
             if experiment.problem_type is ProblemType.FORECASTING:
                 dataset = await uow.datasets.get(principal.account_id, experiment.dataset_id)
                 for name, column in (
@@ -168,7 +180,11 @@ class RunService:
         """The current attempt's leaderboard, best first by the experiment's metric."""
         async with self._uow() as uow:
             return await uow.trials.page(
-                principal.account_id, run.id, run.attempt, request, greater_is_better(metric)
+                principal.account_id,
+                run.id,
+                run.attempt,
+                request,
+                self._catalogue.greater_is_better(metric),
             )
 
     async def best_trials(
@@ -178,7 +194,10 @@ class RunService:
         async with self._uow() as uow:
             return await uow.trials.best(
                 principal.account_id,
-                [(run_id, attempt, greater_is_better(metric)) for run_id, attempt, metric in runs],
+                [
+                    (run_id, attempt, self._catalogue.greater_is_better(metric))
+                    for run_id, attempt, metric in runs
+                ],
             )
 
     async def compare(self, principal: Principal, ids: Sequence[str]) -> list[ComparedRun]:

@@ -46,6 +46,7 @@ def test_an_all_missing_target_is_refused() -> None:
             problem_type=ProblemType.REGRESSION,
             target="y",
             metric=None,
+            metrics=("rmse",),
             now=NOW,
         )
 
@@ -61,6 +62,7 @@ def test_too_many_classes_is_probably_a_regression() -> None:
             problem_type=ProblemType.CLASSIFICATION,
             target="id",
             metric=None,
+            metrics=("rmse",),
             now=NOW,
         )
 

@@ -9,8 +9,6 @@ import pytest
 from domain.errors import Conflict, InvalidInput
 from domain.model.experiments import ProblemType
 from domain.model.runs import (
-    CLUSTERING_ALGORITHMS,
-    SUPERVISED_ALGORITHMS,
     Run,
     RunConfig,
     RunStatus,
@@ -27,11 +25,12 @@ def running(attempt: int = 1) -> Run:
     return run
 
 
-def test_the_domain_knows_the_engines_algorithms() -> None:
-    from automl.candidates import ALGORITHMS_BY_PROBLEM
+SUPERVISED = ("lightgbm", "linear")
 
-    assert set(SUPERVISED_ALGORITHMS) == set(ALGORITHMS_BY_PROBLEM["regression"])
-    assert set(CLUSTERING_ALGORITHMS) == set(ALGORITHMS_BY_PROBLEM["clustering"])
+
+def test_a_config_accepts_the_algorithms_it_is_given() -> None:
+    config = RunConfig(algorithms=("linear",))
+    assert config.check(ProblemType.REGRESSION, SUPERVISED) is config
 
 
 @pytest.mark.parametrize(
@@ -48,7 +47,7 @@ def test_the_domain_knows_the_engines_algorithms() -> None:
 )
 def test_bad_configurations_name_the_field(config: RunConfig, field: str) -> None:
     with pytest.raises(InvalidInput) as raised:
-        config.check(ProblemType.REGRESSION)
+        config.check(ProblemType.REGRESSION, SUPERVISED)
     assert raised.value.field == field
 
 

@@ -30,6 +30,7 @@ from domain.ports import (
 from server.adapters.artifacts.private import FILE_MODE, private_dir
 from server.adapters.artifacts.runs import model_file_key
 from server.adapters.artifacts.tables import CSV_ENCODING
+from server.adapters.training.events import training_event
 
 log = logging.getLogger(__name__)
 STOP_POLL_SECONDS = 0.2
@@ -65,7 +66,7 @@ class AutoMLTrainer:
         stop = threading.Event()
 
         def callback(event: automl.EngineEvent) -> None:
-            converted = TrainingEvent(event.type, event.message, event.progress, event.data)
+            converted = training_event(event)
             try:
                 loop.call_soon_threadsafe(events.put_nowait, converted)
             except RuntimeError:  # the loop is closed: nobody is listening, so stop
