@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.loadgen import fetch, run_load  # noqa: E402
-from domain.model.runs import Run, RunStatus  # noqa: E402
+from domain.model.runs import Run, RunConfig, RunStatus  # noqa: E402
 from server.bootstrap import build  # noqa: E402
 from server.config import Settings  # noqa: E402
 from server.migrate import upgrade_async  # noqa: E402
@@ -84,7 +84,7 @@ async def seed(settings: Settings, experiments: int) -> str:
                     metric=None,
                 )
                 for attempt in range(3):
-                    run = Run.queue(principal.account_id, experiment.id, {}, now)
+                    run = Run.queue(principal.account_id, experiment.id, RunConfig(), now)
                     run.queued_at = now + timedelta(seconds=position * 10 + attempt)
                     if attempt == 0:
                         run.move_to(RunStatus.RUNNING, now)

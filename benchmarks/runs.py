@@ -36,6 +36,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from domain.model.runs import RunMetrics  # noqa: E402
 from domain.ports import TrainingOutcome  # noqa: E402
 from tests.support.api import (  # noqa: E402
     GENEROUS_LIMITS,
@@ -58,7 +59,8 @@ class NoopTrainer:
 
     async def train(self, job: Any, on_event: Any, should_stop: Any) -> TrainingOutcome:
         return TrainingOutcome(
-            metrics={"metric": job.metric, "cvScore": 0.0},
+            metrics=RunMetrics(job.metric, 0.0, "noop", 0, "noop"),
+            model_metrics={"metric": job.metric, "cvScore": 0.0},
             feature_importances=None,
             input_schema={},
             artifact_key=f"{job.account_id}/models/noop.joblib",

@@ -20,6 +20,7 @@ from domain.model.runs import (
     Run,
     RunConfig,
     RunEvent,
+    RunMetrics,
     RunStatus,
     Trial,
 )
@@ -123,12 +124,10 @@ class _Filter:
         for spec in fields(self):  # type: ignore[arg-type]
             value = getattr(self, spec.name)
             if isinstance(value, str) and len(value) > MAX_FILTER_TEXT:
-                head, *rest = spec.name.split("_")
-                name = head + "".join(part.title() for part in rest)
                 raise InvalidInput(
-                    f"filter.{name} must be at most {MAX_FILTER_TEXT} characters long "
-                    f"(got {len(value)}).",
-                    field=f"filter.{name}",
+                    f"The filter's {spec.name.replace('_', ' ')} must be at most "
+                    f"{MAX_FILTER_TEXT} characters long (got {len(value)}).",
+                    field=f"filter.{spec.name}",
                 )
 
 
@@ -382,6 +381,12 @@ class TrialRepository(Protocol):
         """The best trial of each (run id, attempt, greater is better)."""
         ...
 
+    async def numbered(
+        self, account_id: str, trials: Sequence[tuple[str, int, int]]
+    ) -> dict[str, Trial]:
+        """The trial of each (run id, attempt, trial number), by run id."""
+        ...
+
 
 class RunEventRepository(Protocol):
     """A run's whole event log, the durable truth the live stream relays."""
@@ -540,7 +545,10 @@ TrainingEvent: TypeAlias = TrialFinished | Best | Progress | Log
 class TrainingOutcome:
     """What a finished training produced."""
 
-    metrics: dict[str, Any]
+    metrics: RunMetrics
+    # The same scores as the JSON document a registered model keeps (Model.metrics is still
+    # a dict; drop this once models hold RunMetrics too).
+    model_metrics: dict[str, Any]
     feature_importances: dict[str, float] | None
     input_schema: dict[str, str]
     artifact_key: str

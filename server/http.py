@@ -44,6 +44,7 @@ from server.request_body import (
 )
 from server.schema import Schema
 from server.schema.context import Context
+from server.schema.errors import error_code
 from server.uploads import parsed_multipart
 from server.ws_auth import guard_socket
 
@@ -196,7 +197,9 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             context.principal  # noqa: B018  (validates the token now)
         except DomainError as exc:
-            raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from exc
+            raise ConnectionRejectionError(
+                {"message": exc.message, "code": error_code(exc)}
+            ) from exc
         guard_socket(context)  # closes the socket when the token expires or is revoked
         return UNSET
 

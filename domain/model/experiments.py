@@ -73,7 +73,7 @@ def check_target(problem_type: ProblemType, target: str | None, dataset: Dataset
     ):
         raise InvalidInput(
             "Forecasting needs a date column in the dataset; none was recognised.",
-            field="datasetId",
+            field="dataset_id",
         )
     return target
 

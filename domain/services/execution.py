@@ -21,7 +21,6 @@ from domain.model.runs import (
     ModelStage,
     NewRunEvent,
     Run,
-    RunConfig,
     RunEvent,
     RunEventType,
     RunStatus,
@@ -272,7 +271,7 @@ class RunExecution:
             problem_type=experiment.problem_type,
             target=experiment.target,
             metric=experiment.metric,
-            config=RunConfig.from_dict(run.config),
+            config=run.config,
             date_column=date_column,
         )
         return run, job
@@ -369,7 +368,7 @@ class RunExecution:
                             experiment_id=current.experiment_id,
                             run_id=current.id,
                             stage=ModelStage.NONE,
-                            metrics=outcome.metrics,
+                            metrics=outcome.model_metrics,
                             created_at=now,
                             feature_importances=outcome.feature_importances,
                             artifact_key=outcome.artifact_key,

@@ -53,7 +53,7 @@ class ExperimentService:
         async with self._uow() as uow:
             dataset = await uow.datasets.get(principal.account_id, dataset_id)
             if dataset is None:
-                raise NotFound(f"Dataset {dataset_id!r} was not found.", field="datasetId")
+                raise NotFound(f"Dataset {dataset_id!r} was not found.", field="dataset_id")
             experiment = Experiment.define(
                 account_id=principal.account_id,
                 dataset=dataset,

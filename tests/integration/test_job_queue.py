@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 from arq.connections import ArqRedis
 
-from domain.model.runs import Run
+from domain.model.runs import Run, RunConfig
 from server.adapters.jobs.arq import ArqJobQueue
 from tests.e2e.runs.conftest import REDIS_URL
 from tests.support.services import require_service
@@ -35,7 +35,7 @@ async def arq_redis() -> AsyncIterator[ArqRedis]:
 
 async def test_enqueuing_an_attempt_twice_queues_one_job(arq_redis: ArqRedis) -> None:
     queue = ArqJobQueue(arq_redis)
-    run = Run.queue("acc", "exp", {}, NOW)
+    run = Run.queue("acc", "exp", RunConfig(), NOW)
     await queue.enqueue_run(run)
     await queue.enqueue_run(run)
     assert await arq_redis.zcard("arq:queue") == 1

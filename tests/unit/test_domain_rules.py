@@ -10,7 +10,7 @@ from domain.errors import Conflict, InvalidInput
 from domain.model.campaigns import Campaign, Discount, DiscountStatus
 from domain.model.datasets import Dataset, DatasetColumn
 from domain.model.experiments import Experiment, ProblemType
-from domain.model.runs import Run, RunStatus
+from domain.model.runs import Run, RunConfig, RunStatus
 from domain.pagination import Cursor, PageRequest
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -118,7 +118,7 @@ def test_a_discount_within_a_campaign_that_ended_is_a_conflict() -> None:
 
 
 def test_run_state_machine() -> None:
-    run = Run.queue("acc", "exp", {}, NOW)
+    run = Run.queue("acc", "exp", RunConfig(), NOW)
     run.move_to(RunStatus.RUNNING, NOW)
     assert run.started_at == NOW
     run.move_to(RunStatus.CANCELING, NOW)

@@ -44,3 +44,28 @@ async def test_domain_errors_keep_their_code_and_field() -> None:
     error = result.errors[0].formatted
     assert error["message"] == "The percent must be positive."
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "percent"}
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    def start_run(self) -> str:
+        raise InvalidInput("maxTrials must be from 1 to 1000.", field="max_trials")
+
+    @strawberry.mutation
+    def schedule_discount(self) -> str:
+        raise InvalidInput("startsAt is in the past.", field="starts_at")
+
+
+@pytest.mark.parametrize(
+    ("document", "path"),
+    [
+        ("mutation { startRun }", "budget.maxTrials"),
+        ("mutation { again: startRun }", "budget.maxTrials"),  # an alias changes nothing
+        ("mutation { scheduleDiscount }", "startsAt"),
+    ],
+)
+async def test_domain_field_names_become_the_clients_input_paths(document: str, path: str) -> None:
+    schema = Schema(query=Query, mutation=Mutation)
+    result = await schema.execute(document, context_value=FakeContext())
+    assert result.errors[0].formatted["extensions"] == {"code": "BAD_USER_INPUT", "field": path}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import (
@@ -23,6 +24,26 @@ from server.adapters.db.tables import Base
 
 E = TypeVar("E")
 R = TypeVar("R", bound=Base)
+
+
+class FieldMapper(Generic[E, R]):
+    """Entity <-> row by the entity's dataclass fields: each field is the row's attribute of
+    the same name, and the column types (tables.py) convert enums and value objects. Adding a
+    field to an entity means adding its column (and a migration), nothing here."""
+
+    def __init__(self, entity: type[E], row: type[R]) -> None:
+        self.entity = entity
+        self.row = row
+        self.names = tuple(f.name for f in fields(entity))  # type: ignore[arg-type]
+        missing = [n for n in self.names if n not in row.__table__.c]
+        if missing:
+            raise TypeError(f"{row.__name__} has no column for {entity.__name__}.{missing}")
+
+    def to_entity(self, row: R) -> E:
+        return self.entity(**{name: getattr(row, name) for name in self.names})
+
+    def to_values(self, entity: E) -> dict[str, Any]:
+        return {name: getattr(entity, name) for name in self.names}
 
 
 class SqlRepository(Generic[E, R]):

@@ -20,6 +20,7 @@ import pandas as pd
 
 import automl
 from domain.model.experiments import ProblemType
+from domain.model.runs import EnsembleMember, RunMetrics
 from domain.ports import (
     TrainingCanceled,
     TrainingEvent,
@@ -189,7 +190,8 @@ class AutoMLTrainer:
         if result.tracking_error:
             log.warning("MLflow tracking failed: %s", result.tracking_error)
         return TrainingOutcome(
-            metrics=_metrics(result),
+            metrics=_run_metrics(result),
+            model_metrics=_metrics(result),
             feature_importances=dict(result.feature_importances or {}) or None,
             input_schema=dict(result.input_schema),
             artifact_key=artifact_key,
@@ -228,7 +230,38 @@ class _UnlessAbandoned:
         return self._tracker.track(result, dataset_info)
 
 
+def _run_metrics(result: automl.AutoMLResult) -> RunMetrics:
+    """The engine's result in the domain's words: the delivered model is the ensemble's
+    members, or the best trial alone."""
+    by_number = {t.number: t for t in result.leaderboard}
+    if result.ensemble is not None:
+        members = tuple(
+            EnsembleMember(
+                trial_number=number,
+                algorithm=by_number[number].algorithm if number in by_number else "",
+                weight=float(weight),
+                score=by_number[number].cv_score if number in by_number else None,
+            )
+            for number, weight in zip(result.ensemble.members, result.ensemble.weights, strict=True)
+        )
+    else:
+        best = result.best_trial
+        members = (EnsembleMember(best.number, best.algorithm, 1.0, best.cv_score),)
+    return RunMetrics(
+        metric=result.metric,
+        cv_score=result.cv_score,
+        best_algorithm=result.best_model_name,
+        trials=len(result.leaderboard),
+        stopped_reason=result.stopped_reason,
+        cv=dict(result.cv_metrics),
+        test=dict(result.test_metrics),
+        ensemble=result.ensemble is not None,
+        members=members,
+    )
+
+
 def _metrics(result: automl.AutoMLResult) -> dict[str, Any]:
+    """The JSON document a registered model keeps (Model.metrics)."""
     return {
         "metric": result.metric,
         "cvScore": result.cv_score,
