@@ -190,13 +190,11 @@ class FakeUnitOfWork:
 
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
-        self.committed = False
 
     async def __aenter__(self) -> Self:
         self.tables = copy.deepcopy(self.db.tables)
         self.touched: dict[str, set[Any]] = {name: set() for name in TABLES}
         self.run_versions: dict[str, int] = {}  # the version each saved run was read at
-        self.committed = False
         self.accounts = FakeAccounts(self)
         self.datasets = FakeDatasets(self, "datasets")
         self.experiments = FakeExperiments(self, "experiments")
@@ -220,7 +218,14 @@ class FakeUnitOfWork:
         self.tables = {}  # whatever was not committed is gone
 
     async def flush(self) -> None:
-        _check_unique_keys({**self.db.tables["runs"], **self.tables["runs"]}.values())
+        """Uniqueness is checked against what others committed, as an INSERT would be."""
+        runs = dict(self.db.tables["runs"])
+        for key in self.touched["runs"]:
+            if key in self.tables["runs"]:
+                runs[key] = self.tables["runs"][key]
+            else:
+                runs.pop(key, None)
+        _check_unique_keys(runs.values())
 
     async def commit(self) -> None:
         await self.db.reached("commit")
@@ -231,7 +236,6 @@ class FakeUnitOfWork:
         self.db.commit(self.tables, self.touched)
         self.touched = {name: set() for name in TABLES}
         self.run_versions = {}
-        self.committed = True
 
     # -- rows, for the repositories ------------------------------------------------------------
     def all(self, table: str) -> list[Any]:

@@ -137,6 +137,8 @@ async def test_a_repeated_start_returns_the_first_run_and_a_key_is_bound_to_its_
     experiment = await stack.experiment(name="another")
     again = await stack.runs.start(ANALYST, run.experiment_id, CONFIG, "click-1")
     assert again.id == run.id and len(stack.db.rows("runs")) == 1
+    other = await stack.runs.start(ANALYST, run.experiment_id, CONFIG, "click-2")
+    assert other.id != run.id and len(stack.db.rows("runs")) == 2
     with pytest.raises(Conflict) as refused:
         await stack.runs.start(ANALYST, experiment.id, CONFIG, "click-1")
     assert refused.value.field == "idempotencyKey"
