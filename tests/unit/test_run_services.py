@@ -209,6 +209,29 @@ async def test_a_run_that_crashes_while_canceling_ends_canceled_not_retried() ->
     assert await asyncio.wait_for(worker, WAIT_SECONDS) is None
 
 
+async def test_a_stopping_worker_hands_its_attempt_back_without_using_up_an_attempt() -> None:
+    stack = FakeStack()
+    run = await start(stack)
+    trainer = ScriptedTrainer(hold=True)
+    execution = stack.execution(trainer)
+    worker = asyncio.create_task(execution.execute(run.id, 1))
+    await holding(trainer)
+    execution.leave()  # SIGTERM: the training is told to stop
+    assert await asyncio.wait_for(worker, WAIT_SECONDS) is QUEUED
+    handed = stack.db.run(run.id)
+    assert (handed.attempt, handed.handed_back) == (2, 1)
+    assert stack.jobs.enqueued == [(run.id, 1), (run.id, 2)] and stack.db.outbox() == set()
+    # The new attempt may crash up to the limit (2) before the run fails: hand-backs are free.
+    second = ScriptedTrainer(hold=True)
+    next_worker = asyncio.create_task(stack.execution(second).execute(run.id, 2))
+    await holding(second)
+    stack.clock.advance(CRASH_SECONDS)
+    await stack.sweeper().sweep()
+    assert (stack.db.run(run.id).status, stack.db.run(run.id).attempt) == (QUEUED, 3)
+    second.release()
+    assert await asyncio.wait_for(next_worker, WAIT_SECONDS) is None
+
+
 # -- stale attempts ------------------------------------------------------------------------------
 
 
