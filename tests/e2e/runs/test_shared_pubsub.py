@@ -57,7 +57,7 @@ async def test_run_updates_share_one_redis_connection(stack: Stack, stack_api: A
 
     async def listen(exits: AsyncExitStack, per_seller: int) -> list[asyncio.Future]:
         """Open subscriptions; each future resolves with the first update it receives."""
-        firsts = []
+        firsts: list[asyncio.Future] = []
         for seller in sellers:
             for _ in range(per_seller):
                 connection = await exits.enter_async_context(connect(stack.base_url, seller.token))
