@@ -34,10 +34,10 @@ from domain.model.datasets import Dataset, DatasetColumn, TableProfile
 from domain.model.experiments import Experiment, ProblemType
 from domain.model.runs import (
     ACTIVE_STATUSES,
+    EnsembleMember,
     Model,
     ModelStage,
     NewRunEvent,
-    EnsembleMember,
     Run,
     RunEvent,
     RunMetrics,
@@ -62,9 +62,9 @@ from domain.ports import (
     SessionRepository,
     TrainingCanceled,
     TrainingEvent,
-    TrialFinished,
     TrainingJob,
     TrainingOutcome,
+    TrialFinished,
     TrialRepository,
     UserRepository,
 )
@@ -519,7 +519,6 @@ class FakeTrials:
             if scored:
                 best[run_id] = _ranked(scored, descending)[0]
         return best
-
 
     async def numbered(
         self, account_id: str, trials: Sequence[tuple[str, int, int]]
