@@ -403,6 +403,11 @@ class RunEventLog(Protocol):
         best effort: a follower that misses one reads it from the database."""
         ...
 
+    async def relay_pending(self) -> int:
+        """Relay again the committed events a stream outage held back (the relay pass of the
+        events' outbox); returns how many went out."""
+        ...
+
     async def after(self, run_id: str, after_seq: int, limit: int = 1000) -> list[RunEvent]:
         """Events with seq > after_seq, oldest first."""
         ...
@@ -417,6 +422,15 @@ class RunEventLog(Protocol):
 
     def announcements(self, account_id: str) -> AsyncIterator[str]:
         """Ids of the account's runs as they change (from now on)."""
+        ...
+
+
+class RunSignals(Protocol):
+    """Tells the process executing a run to act now rather than at its next heartbeat (best
+    effort: a lost signal costs latency only, the heartbeat notices a cancel anyway)."""
+
+    async def cancel(self, run_id: str, attempt: int) -> None:
+        """The run's attempt was asked to stop (its CANCELING state is committed)."""
         ...
 
 

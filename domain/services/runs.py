@@ -10,9 +10,25 @@ from typing import Any
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.model.accounts import Principal
 from domain.model.experiments import ProblemType, greater_is_better
-from domain.model.runs import Model, NewRunEvent, Run, RunConfig, RunEvent, StaleAttempt, Trial
+from domain.model.runs import (
+    Model,
+    NewRunEvent,
+    Run,
+    RunConfig,
+    RunEvent,
+    RunStatus,
+    StaleAttempt,
+    Trial,
+)
 from domain.pagination import Page, PageRequest
-from domain.ports import Clock, ModelFilter, RunEventLog, RunFilter, UnitOfWorkFactory
+from domain.ports import (
+    Clock,
+    ModelFilter,
+    RunEventLog,
+    RunFilter,
+    RunSignals,
+    UnitOfWorkFactory,
+)
 from domain.services.outbox import RunOutbox
 
 log = logging.getLogger(__name__)
@@ -39,12 +55,14 @@ class RunService:
         outbox: RunOutbox,
         events: RunEventLog,
         max_queued_per_account: int = DEFAULT_MAX_QUEUED_RUNS,
+        signals: RunSignals | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._outbox = outbox
         self._events = events
         self._max_queued = max_queued_per_account
+        self._signals = signals  # tells the executing worker to stop now, not at a heartbeat
 
     async def start(
         self,
@@ -119,14 +137,16 @@ class RunService:
             return await uow.runs.find_by_idempotency_key(principal.account_id, key)
 
     async def cancel(self, principal: Principal, run_id: str) -> Run:
-        """Queued runs cancel at once; running ones move to CANCELING and the worker stops."""
+        """Queued runs cancel at once; running ones move to CANCELING and their worker is told
+        at once (its next heartbeat notices the cancel too, should the signal be lost)."""
         principal.require_write()
         for tries_left in reversed(range(CANCEL_TRIES)):
             try:
                 async with self._uow() as uow:
-                    run = await uow.runs.get(principal.account_id, run_id)
-                    if run is None:
+                    found = await uow.runs.get(principal.account_id, run_id)
+                    if found is None:
                         raise NotFound.of("Run", run_id)
+                    run = found
                     now = self._clock.now()
                     run.request_cancel(now)
                     await uow.runs.save(run)
@@ -139,6 +159,11 @@ class RunService:
                 # decide anew; the client asked once and should not see the race.
                 if not tries_left:
                     raise
+        if run.status is RunStatus.CANCELING and self._signals is not None:
+            try:
+                await self._signals.cancel(run.id, run.attempt)
+            except Exception as exc:  # best effort: the heartbeat is the fallback
+                log.warning("cancel signal not sent (%s); the heartbeat will notice", exc)
         await self._events.publish(principal.account_id, events)
         return run
 
