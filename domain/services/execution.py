@@ -14,7 +14,7 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from domain.errors import Conflict, DomainError
 from domain.model.runs import (
@@ -190,14 +190,16 @@ class RunExecution:
             return result
 
         outcome: TrainingOutcome | None = None
+        partial: dict[str, Any] | None = None  # the best so far of a canceled training
         error: str | None = None
         try:
             outcome = await train()
             status = RunStatus.SUCCEEDED
-        except TrainingCanceled:
+        except TrainingCanceled as exc:
             if self._leaving:
                 return await self.hand_back(run, attempt)
             status = RunStatus.CANCELED
+            partial = exc.metrics
         except TrainingFailed as exc:
             status, error = RunStatus.FAILED, str(exc)
         except StaleAttempt:
@@ -231,7 +233,7 @@ class RunExecution:
             return await retrying(
                 self._policy,
                 "finishing the run",
-                lambda: self._finish(latest[0], job, status, outcome, error, pending),
+                lambda: self._finish(latest[0], job, status, outcome, error, pending, partial),
             )
         except RunAbandoned as exc:
             log.warning("run.abandoned: %s", exc, extra={"run_id": run_id, "attempt": attempt})
@@ -409,15 +411,16 @@ class RunExecution:
         outcome: TrainingOutcome | None,
         error: str | None,
         pending: Sequence[tuple[NewRunEvent, Trial | None]] = (),
+        partial: dict[str, Any] | None = None,
     ) -> RunStatus | None:
         """Write the final state, with the engine events still waiting, in one transaction.
         First from the run as this attempt last wrote it (no read: nobody else writes a run
         while it trains, but for a cancel); when its version moved on, read it again."""
         try:
-            return await self._finish_from(run, job, status, outcome, error, pending)
+            return await self._finish_from(run, job, status, outcome, error, pending, partial)
         except StaleAttempt:
             pass
-        return await self._finish_from(None, job, status, outcome, error, pending)
+        return await self._finish_from(None, job, status, outcome, error, pending, partial)
 
     async def _finish_from(
         self,
@@ -427,6 +430,7 @@ class RunExecution:
         outcome: TrainingOutcome | None,
         error: str | None,
         pending: Sequence[tuple[NewRunEvent, Trial | None]],
+        partial: dict[str, Any] | None,
     ) -> RunStatus | None:
         now = self._clock.now()
         attempt = job.attempt
@@ -443,6 +447,8 @@ class RunExecution:
                     status = RunStatus.CANCELED
                     if outcome is not None:
                         current.metrics = outcome.metrics
+                    elif partial is not None:
+                        current.metrics = partial
                 elif outcome is not None:
                     current.metrics = outcome.metrics
                     current.mlflow_run_id = outcome.mlflow_run_id
