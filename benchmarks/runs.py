@@ -133,6 +133,18 @@ class Deployment:
             stderr=subprocess.STDOUT,
         )
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the running processes used so far (from /proc)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for process in self.processes.values():
+            try:
+                fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
+
     def stop(self, *names: str) -> None:
         for name in names or list(self.processes):
             process = self.processes.pop(name)
@@ -215,6 +227,7 @@ class Counters:
         self.dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
         self.database = database_url.rsplit("/", 1)[1]
         self.redis_url = redis_url
+        self.redis_cpu = 0.0
 
     async def read(self) -> tuple[int, int]:
         import asyncpg
@@ -231,8 +244,10 @@ class Counters:
             await connection.close()
         redis = Redis.from_url(self.redis_url)
         stats = await redis.info("commandstats")
+        cpu = await redis.info("cpu")
         await redis.aclose()
         calls = sum(int(v["calls"]) for k, v in stats.items() if k != "cmdstat_info")
+        self.redis_cpu = float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
         return int(commits), calls
 
 
@@ -249,6 +264,7 @@ async def trivial_throughput(api: Api, experiment_id: str, seller: Any, count: i
             )
 
     await asyncio.gather(*(one() for _ in range(count)))
+    SUBMITTED[0] = time.perf_counter() - started
     query = (
         "query($e: ID!) { runs(first: 0, filter: {experimentId: $e, status: SUCCEEDED}) "
         "{ totalCount } }"
@@ -261,6 +277,7 @@ async def trivial_throughput(api: Api, experiment_id: str, seller: Any, count: i
 
 
 POLLS = [0]  # the client's status queries (each one database transaction)
+SUBMITTED = [0.0]  # seconds until every startRun of the throughput phase was answered
 
 
 async def bare_throughput(count: int) -> float:
@@ -371,8 +388,11 @@ async def main() -> None:
             counters = Counters(database_url, REDIS_URL)
             POLLS[0] = 0
             before = await counters.read()
+            redis_before, cpu_before = counters.redis_cpu, deployment.cpu_seconds()
             ours = await trivial_throughput(api, warm["id"], seller, args.trivial)
+            cpu_ours = deployment.cpu_seconds() - cpu_before
             after = await counters.read()
+            cpu_ours += counters.redis_cpu - redis_before
             # The client's polling is no part of the pipeline: one transaction per status query.
             commits_per_run = (after[0] - before[0] - POLLS[0]) / args.trivial
             redis_per_run = (after[1] - before[1]) / args.trivial
@@ -383,8 +403,12 @@ async def main() -> None:
         await bare_throughput(20)
         counters = Counters(database_url, REDIS_URL)
         before = await counters.read()
+        redis_before, cpu_before = counters.redis_cpu, deployment.cpu_seconds()
+        started_cpu = time.process_time()
         bare = await bare_throughput(args.trivial)
+        cpu_bare = deployment.cpu_seconds() - cpu_before + time.process_time() - started_cpu
         after = await counters.read()
+        cpu_bare += counters.redis_cpu - redis_before
         redis_per_job = (after[1] - before[1]) / args.trivial
     finally:
         deployment.stop()
@@ -418,6 +442,16 @@ async def main() -> None:
         f"overhead ratio {bare / ours:5.2f}  (goal <= 4; long-run aim 1.5)"
     )
     print(
+        f"  of which the {args.trivial} startRun calls were answered after {SUBMITTED[0]:.1f} s "
+        f"({args.trivial / SUBMITTED[0]:.1f}/s, 8 at a time)"
+    )
+    cpu_run, cpu_job = cpu_ours / args.trivial * 1000, cpu_bare / args.trivial * 1000
+    print(
+        f"CPU per trivial run {cpu_run:6.2f} ms (API server, workers, Redis)   per bare job "
+        f"{cpu_job:6.2f} ms (its enqueuer, workers, Redis)   ratio {cpu_run / cpu_job:5.2f} "
+        "(PostgreSQL's own CPU not counted; less sensitive to other load on the machine)"
+    )
+    print(
         f"per trivial run: {commits_per_run:4.1f} PostgreSQL commits (the client's "
         f"{POLLS[0]} status polls left out), {redis_per_run:5.1f} Redis commands "
         f"(a bare ARQ job: {redis_per_job:5.1f}; both include the workers' queue polling)"
@@ -433,6 +467,8 @@ async def main() -> None:
                 "runs_per_s": ours,
                 "bare_jobs_per_s": bare,
                 "overhead_ratio": bare / ours,
+                "cpu_ms_per_run": cpu_run,
+                "cpu_ms_per_bare_job": cpu_job,
                 "commits_per_run": commits_per_run,
                 "redis_commands_per_run": redis_per_run,
                 "redis_commands_per_bare_job": redis_per_job,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -128,8 +129,12 @@ class RunService:
                 if winner is None:
                     raise
                 return winner
-        await self._outbox.enqueue([(run.id, run.attempt)])
-        await self._events.publish(principal.account_id, events)
+        # Both at once (the worker's claim, and so its RUNNING event, comes after several
+        # database round trips); the claim clears the outbox entry, so no transaction here.
+        await asyncio.gather(
+            self._events.publish(principal.account_id, events),
+            self._outbox.enqueue([(run.id, run.attempt)], clear=False),
+        )
         return run
 
     async def _by_key(self, principal: Principal, key: str) -> Run | None:
