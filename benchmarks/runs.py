@@ -133,11 +133,13 @@ class Deployment:
             stderr=subprocess.STDOUT,
         )
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU the running processes used so far (from /proc)."""
+    def cpu_seconds(self, prefix: str = "") -> float:
+        """User + system CPU the running processes (named `prefix`...) used so far."""
         ticks = os.sysconf("SC_CLK_TCK")
         total = 0.0
-        for process in self.processes.values():
+        for name, process in self.processes.items():
+            if not name.startswith(prefix):
+                continue
             try:
                 fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
@@ -389,8 +391,10 @@ async def main() -> None:
             POLLS[0] = 0
             before = await counters.read()
             redis_before, cpu_before = counters.redis_cpu, deployment.cpu_seconds()
+            server_before = deployment.cpu_seconds("server")
             ours = await trivial_throughput(api, warm["id"], seller, args.trivial)
             cpu_ours = deployment.cpu_seconds() - cpu_before
+            cpu_server = deployment.cpu_seconds("server") - server_before
             after = await counters.read()
             cpu_ours += counters.redis_cpu - redis_before
             # The client's polling is no part of the pipeline: one transaction per status query.
@@ -452,6 +456,10 @@ async def main() -> None:
         "(PostgreSQL's own CPU not counted; less sensitive to other load on the machine)"
     )
     print(
+        f"  of which the API server (startRun and the client's polls) "
+        f"{cpu_server / args.trivial * 1000:6.2f} ms"
+    )
+    print(
         f"per trivial run: {commits_per_run:4.1f} PostgreSQL commits (the client's "
         f"{POLLS[0]} status polls left out), {redis_per_run:5.1f} Redis commands "
         f"(a bare ARQ job: {redis_per_job:5.1f}; both include the workers' queue polling)"
@@ -469,6 +477,7 @@ async def main() -> None:
                 "overhead_ratio": bare / ours,
                 "cpu_ms_per_run": cpu_run,
                 "cpu_ms_per_bare_job": cpu_job,
+                "api_server_cpu_ms_per_run": cpu_server / args.trivial * 1000,
                 "commits_per_run": commits_per_run,
                 "redis_commands_per_run": redis_per_run,
                 "redis_commands_per_bare_job": redis_per_job,
