@@ -43,13 +43,32 @@ class RunEventLog:
         relay): one round trip per batch; kept and retried while the stream is down."""
         if not events:
             return
-        async with self._lock:
-            self._pending.append((account_id, list(events), announce))
-            self._pending_events += len(events)
-            while self._pending_events > self._max_pending and len(self._pending) > 1:
-                _, dropped, _ = self._pending.popleft()
-                self._pending_events -= len(dropped)
+        if not self._pending:  # the usual case: straight out, concurrently with others
+            try:
+                await self._stream.publish_all(account_id, events, announce)
+            except Exception as exc:
+                self._went_down(exc)
+                self._hold(account_id, events, announce)
+                return
+            if self._relay_down:
+                log.info("run events relayed again")
+                self._relay_down = False
+            return
+        async with self._lock:  # behind what an outage held back, in order
+            self._hold(account_id, events, announce)
             await self._relay()
+
+    def _hold(self, account_id: str, events: Sequence[RunEvent], announce: bool) -> None:
+        self._pending.append((account_id, list(events), announce))
+        self._pending_events += len(events)
+        while self._pending_events > self._max_pending and len(self._pending) > 1:
+            _, dropped, _ = self._pending.popleft()
+            self._pending_events -= len(dropped)
+
+    def _went_down(self, exc: Exception) -> None:
+        if not self._relay_down:
+            log.warning("run events not relayed (stream unavailable): %s", exc)
+        self._relay_down = True
 
     async def relay_pending(self) -> int:
         """Relay again what an outage held back; returns how many events went out."""
@@ -65,9 +84,7 @@ class RunEventLog:
             try:
                 await self._stream.publish_all(account_id, events, announce)
             except Exception as exc:
-                if not self._relay_down:
-                    log.warning("run events not relayed (stream unavailable): %s", exc)
-                self._relay_down = True
+                self._went_down(exc)
                 return relayed
             self._pending.popleft()
             self._pending_events -= len(events)
