@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.runs.data import demand_csv
 from tests.e2e.runs.helpers import collect_events, regression_experiment, start_run, wait_for
-from tests.e2e.runs.stacks import own_stack
+from tests.e2e.runs.stacks import OwnRedis, own_stack
 from tests.support.api import Api
 
 NO_HEARTBEAT = {"HEARTBEAT_SECONDS": "3600", "HEARTBEAT_TIMEOUT_SECONDS": "7200"}
@@ -22,8 +22,25 @@ NO_HEARTBEAT = {"HEARTBEAT_SECONDS": "3600", "HEARTBEAT_TIMEOUT_SECONDS": "7200"
 async def test_cancel_stops_a_running_run_without_waiting_for_a_heartbeat(
     tmp_path: Path, mode: str
 ) -> None:
+    # Production gets a redis-server of its own: the session stack's workers share the tests'
+    # Redis database, and would take (and refuse) this stack's jobs.
+    redis_server = OwnRedis(tmp_path) if mode == "production" else None
+    if redis_server is not None:
+        redis_server.start()
+    try:
+        await cancel_without_heartbeats(tmp_path, mode, redis_server)
+    finally:
+        if redis_server is not None:
+            redis_server.kill()
+
+
+async def cancel_without_heartbeats(
+    tmp_path: Path, mode: str, redis_server: OwnRedis | None
+) -> None:
     async with (
-        own_stack(tmp_path, mode, NO_HEARTBEAT) as stack,
+        own_stack(
+            tmp_path, mode, NO_HEARTBEAT, redis_url=redis_server.url if redis_server else None
+        ) as stack,
         httpx.AsyncClient(base_url=stack.base_url, timeout=60) as http,
     ):
         api = Api(http)
