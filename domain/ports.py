@@ -423,6 +423,11 @@ class RunEventLog(Protocol):
         best effort: a follower that misses one reads it from the database."""
         ...
 
+    async def relay_pending(self) -> int:
+        """Relay again the committed events a stream outage held back (the relay pass of the
+        events' outbox); returns how many went out."""
+        ...
+
     async def after(self, run_id: str, after_seq: int, limit: int = 1000) -> list[RunEvent]:
         """Events with seq > after_seq, oldest first."""
         ...
@@ -437,6 +442,15 @@ class RunEventLog(Protocol):
 
     def announcements(self, account_id: str) -> AsyncIterator[str]:
         """Ids of the account's runs as they change (from now on)."""
+        ...
+
+
+class RunSignals(Protocol):
+    """Tells the process executing a run to act now rather than at its next heartbeat (best
+    effort: a lost signal costs latency only, the heartbeat notices a cancel anyway)."""
+
+    async def cancel(self, run_id: str, attempt: int) -> None:
+        """The run's attempt was asked to stop (its CANCELING state is committed)."""
         ...
 
 
@@ -569,7 +583,12 @@ class Trainer(Protocol):
 
 
 class TrainingCanceled(Exception):
-    """The training stopped on request before it produced a model."""
+    """The training stopped on request before it produced a model; `metrics` holds the best
+    found so far, if any (kept on a canceled run)."""
+
+    def __init__(self, message: str = "", metrics: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.metrics = metrics
 
 
 class TrainingFailed(Exception):

@@ -32,6 +32,7 @@ from server.adapters.db.uow import SqlUnitOfWorkFactory
 from server.adapters.events.log import RunEventLog
 from server.adapters.events.memory import MemoryEventStream
 from server.adapters.events.redis import RedisEventStream
+from server.adapters.events.signals import InProcessRunSignals, RedisRunSignals
 from server.adapters.jobs.arq import ArqJobQueue
 from server.adapters.jobs.inprocess import InProcessJobQueue
 from server.adapters.outages import is_outage
@@ -64,6 +65,12 @@ class Container:
     ratelimits: RateLimits | None = None
     subscriptions: SubscriptionSlots = field(default_factory=lambda: SubscriptionSlots(20))
     leavers: list[Callable[[], None]] = field(default_factory=list)
+    signals: RedisRunSignals | InProcessRunSignals | None = None  # cancels reach workers now
+
+    def listen_for_signals(self) -> None:
+        """A worker process: interrupt the attempts it executes as their cancels arrive."""
+        if isinstance(self.signals, RedisRunSignals):
+            self.signals.listen(self.execution)
 
     def leave(self) -> None:
         """The process is stopping: training stops at once and running attempts are handed
@@ -105,12 +112,15 @@ def build(
     closers: list[Callable[[], Awaitable[None]]] = []
     leavers: list[Callable[[], None]] = []
 
-    stream = (
-        RedisEventStream(Redis.from_url(settings.redis_url, socket_connect_timeout=5))
-        if settings.redis_url
-        else MemoryEventStream()
-    )
+    signals: RedisRunSignals | InProcessRunSignals
+    stream: RedisEventStream | MemoryEventStream
+    if settings.redis_url:
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+        stream, signals = RedisEventStream(redis), RedisRunSignals(redis)
+    else:
+        stream, signals = MemoryEventStream(), InProcessRunSignals()
     closers.append(stream.aclose)
+    closers.append(signals.aclose)  # closed before the stream (which closes the client)
     events = RunEventLog(stream, uow)
     if trainer is None:
         engine_trainer = AutoMLTrainer(
@@ -148,6 +158,8 @@ def build(
     execution = RunExecution(uow, clock, trainer, events, policy, worker_id, outbox=outbox)
     if isinstance(jobs, InProcessJobQueue):
         jobs.bind(execution)
+    if isinstance(signals, InProcessRunSignals):
+        signals.bind(execution)
     closers.append(jobs.aclose)
     if hasher is None:
         argon2 = Argon2PasswordHasher(
@@ -176,7 +188,13 @@ def build(
             catalogue=catalogue,
         ),
         runs=RunService(
-            uow, clock, outbox, events, settings.max_queued_runs_per_account, catalogue=catalogue
+            uow,
+            clock,
+            outbox,
+            events,
+            settings.max_queued_runs_per_account,
+            signals=signals,
+            catalogue=catalogue,
         ),
         models=ModelService(uow, AutoMLModelStore(settings.artifacts_dir)),
         campaigns=CampaignService(uow, clock),
@@ -188,4 +206,5 @@ def build(
         ratelimits=RateLimits(settings),
         subscriptions=SubscriptionSlots(settings.max_subscriptions_per_user),
         leavers=leavers,
+        signals=signals,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from domain.model.runs import (
     Run,
     RunConfig,
     RunEvent,
+    RunStatus,
     StaleAttempt,
     Trial,
 )
@@ -26,6 +28,7 @@ from domain.ports import (
     ModelFilter,
     RunEventLog,
     RunFilter,
+    RunSignals,
     UnitOfWorkFactory,
 )
 from domain.services.outbox import RunOutbox
@@ -54,6 +57,7 @@ class RunService:
         outbox: RunOutbox,
         events: RunEventLog,
         max_queued_per_account: int = DEFAULT_MAX_QUEUED_RUNS,
+        signals: RunSignals | None = None,
         *,
         catalogue: EngineCatalogue,
     ) -> None:
@@ -63,6 +67,7 @@ class RunService:
         self._outbox = outbox
         self._events = events
         self._max_queued = max_queued_per_account
+        self._signals = signals  # tells the executing worker to stop now, not at a heartbeat
 
     async def start(
         self,
@@ -126,8 +131,12 @@ class RunService:
                 if winner is None:
                     raise
                 return winner
-        await self._outbox.enqueue([(run.id, run.attempt)])
-        await self._events.publish(principal.account_id, events)
+        # Both at once (the worker's claim, and so its RUNNING event, comes after several
+        # database round trips); the claim clears the outbox entry, so no transaction here.
+        await asyncio.gather(
+            self._events.publish(principal.account_id, events),
+            self._outbox.enqueue([(run.id, run.attempt)], clear=False),
+        )
         return run
 
     async def _by_key(self, principal: Principal, key: str) -> Run | None:
@@ -135,14 +144,16 @@ class RunService:
             return await uow.runs.find_by_idempotency_key(principal.account_id, key)
 
     async def cancel(self, principal: Principal, run_id: str) -> Run:
-        """Queued runs cancel at once; running ones move to CANCELING and the worker stops."""
+        """Queued runs cancel at once; running ones move to CANCELING and their worker is told
+        at once (its next heartbeat notices the cancel too, should the signal be lost)."""
         principal.require_write()
         for tries_left in reversed(range(CANCEL_TRIES)):
             try:
                 async with self._uow() as uow:
-                    run = await uow.runs.get(principal.account_id, run_id)
-                    if run is None:
+                    found = await uow.runs.get(principal.account_id, run_id)
+                    if found is None:
                         raise NotFound.of("Run", run_id)
+                    run = found
                     now = self._clock.now()
                     run.request_cancel(now)
                     await uow.runs.save(run)
@@ -155,6 +166,11 @@ class RunService:
                 # decide anew; the client asked once and should not see the race.
                 if not tries_left:
                     raise
+        if run.status is RunStatus.CANCELING and self._signals is not None:
+            try:
+                await self._signals.cancel(run.id, run.attempt)
+            except Exception as exc:  # best effort: the heartbeat is the fallback
+                log.warning("cancel signal not sent (%s); the heartbeat will notice", exc)
         await self._events.publish(principal.account_id, events)
         return run
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
@@ -58,7 +59,7 @@ async def test_a_run_that_trains_to_the_end_registers_its_model() -> None:
     assert (done.status, done.metrics, done.progress) == (SUCCEEDED, outcome().metrics, 1.0)
     [model] = stack.db.rows("models")
     assert (model.run_id, model.artifact_key) == (run.id, outcome().artifact_key)
-    assert [t.score for t in stack.db.trials(run.id)] == [2.0, 1.5]
+    assert [t.score for t in sorted(stack.db.trials(run.id), key=lambda t: t.number)] == [2.0, 1.5]
     events = await wait_for_status(stack.events, run.id, SUCCEEDED)
     assert statuses(events) == [QUEUED, RUNNING, SUCCEEDED]
     assert [e.type for e in events].count(RunEventType.TRIAL) == 2
@@ -126,7 +127,8 @@ async def test_two_concurrent_starts_with_one_idempotency_key_make_one_run() -> 
     assert [r.id for r in stack.db.rows("runs")] == [first.id]
     assert stack.jobs.enqueued == [(first.id, 1)]
     assert statuses(stack.db.events(first.id)) == [QUEUED]
-    assert stack.db.outbox() == set()
+    # The entry stays until a worker claims the attempt (the claim clears it).
+    assert stack.db.outbox() == {(first.id, 1)}
 
 
 async def test_a_repeated_start_returns_the_first_run_and_a_key_is_bound_to_its_experiment() -> (
@@ -251,7 +253,8 @@ async def test_a_worker_of_a_superseded_attempt_cannot_record_trials_or_finish()
     stack = FakeStack()
     run = await start(stack)
     trainer = ScriptedTrainer(trial_finished(1, 2.0), hold=True, after=[trial_finished(2, 1.0)])
-    worker = await crash_once(stack, trainer)
+    # Unbatched, so attempt 1's first trial is stored before the crash is declared.
+    worker = await crash_once(stack, trainer, dataclasses.replace(QUIET, batch_size=1))
     trainer.release()
     assert await asyncio.wait_for(worker, WAIT_SECONDS) is None
     assert [t.number for t in stack.db.trials(run.id)] == [1], "attempt 1's late trial refused"

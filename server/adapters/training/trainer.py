@@ -34,7 +34,7 @@ from server.adapters.artifacts.tables import CSV_ENCODING
 from server.adapters.training.events import training_event
 
 log = logging.getLogger(__name__)
-STOP_POLL_SECONDS = 0.2
+STOP_POLL_SECONDS = 0.1  # how soon a stop request (a cancel) reaches the engine
 
 
 class AutoMLTrainer:
@@ -155,7 +155,7 @@ class AutoMLTrainer:
                 self._tracking_uri,
                 artifact_root=self._tracking_artifacts_root,
             ),
-            self._abandoned,
+            lambda: self._abandoned.is_set() or should_stop(),
         )
         try:
             result = automl.run_automl(
@@ -182,6 +182,10 @@ class AutoMLTrainer:
             raise TrainingFailed(str(exc)) from exc
         if self._abandoned.is_set():
             raise TrainingCanceled("the worker is stopping; the attempt is handed back")
+        if should_stop():
+            # Canceled (or the attempt was lost) while the engine wrapped up: no model is
+            # wanted, so no artifact and no tracking; the best score so far stays on the run.
+            raise TrainingCanceled("stopped on request", metrics=_metrics(result))
         artifact_key = model_file_key(job.account_id, job.run_id, job.attempt)
         model_file = self._artifacts_root / artifact_key
         private_dir(model_file.parent)
@@ -218,14 +222,15 @@ class AutoMLTrainer:
 
 
 class _UnlessAbandoned:
-    """The engine's tracker, skipped once the trainer is abandoned."""
+    """The engine's tracker, skipped once the trainer is abandoned or the training stopped
+    (a canceled run registers no model: MLflow logging would only delay the cancel)."""
 
-    def __init__(self, tracker: Any, abandoned: threading.Event) -> None:
+    def __init__(self, tracker: Any, skip: Callable[[], bool]) -> None:
         self._tracker = tracker
-        self._abandoned = abandoned
+        self._skip = skip
 
     def track(self, result: automl.AutoMLResult, dataset_info: dict[str, Any]) -> str | None:
-        if self._abandoned.is_set():
+        if self._skip():
             return None
         return self._tracker.track(result, dataset_info)
 
