@@ -39,20 +39,6 @@ from automl.preprocessing import (
     source_column,
 )
 
-SUPERVISED_ALGORITHMS = (
-    "lightgbm",
-    "random_forest",
-    "extra_trees",
-    "hist_gradient_boosting",
-    "linear",
-)
-CLUSTERING_ALGORITHMS = ("kmeans", "gaussian_mixture", "hdbscan")
-ALGORITHMS_BY_PROBLEM = {
-    "regression": SUPERVISED_ALGORITHMS,
-    "classification": SUPERVISED_ALGORITHMS,
-    "forecasting": SUPERVISED_ALGORITHMS,
-    "clustering": CLUSTERING_ALGORITHMS,
-}
 FOREST_CHUNK = 8  # trees per warm-start step: a stop or deadline is noticed within 8 trees
 SMALL_DATA_ROWS = 20_000
 StopCheck = Callable[[], None]

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from automl.calendar_features import check_holidays
-from automl.candidates import ALGORITHMS_BY_PROBLEM
+from automl.catalogue import ALGORITHMS_BY_PROBLEM
 from automl.errors import InvalidDataError
 from automl.events import Budget, EngineEvent, RunControl
 from automl.metrics import check_metric
@@ -153,8 +153,7 @@ def _run_supervised(
         target = target.astype(str)
     if len(X) < 10:
         raise InvalidDataError(f"at least 10 rows with a target are needed, got {len(X)}")
-    n_classes = target.nunique() if problem_type == "classification" else 0
-    metric = check_metric(problem_type, metric, n_classes)
+    metric = check_metric(problem_type, metric)
     return run_supervised(
         X,
         target,

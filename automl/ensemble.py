@@ -4,7 +4,7 @@ trials, and the fitted weighted-average estimator it produces."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,20 @@ def select_ensemble(
     return weights, float(best_score)
 
 
+def weighted_sum(arrays: Iterable[np.ndarray | None], weights: Iterable[float]) -> np.ndarray:
+    """The sum of weight * array over equally shaped arrays, added in order (as `sum` would),
+    typed as an array. None (a trial kept without validation predictions) is refused."""
+    total: np.ndarray | None = None
+    for array, weight in zip(arrays, weights, strict=True):
+        if array is None:
+            raise ValueError("an ensemble member has no validation predictions")
+        term = weight * array
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("an ensemble needs at least one member")
+    return total
+
+
 class WeightedEnsemble(BaseEstimator):
     """Weighted average of fitted pipelines: of predictions (regression) or class
     probabilities (classification). Members take the same raw input."""
@@ -59,15 +73,14 @@ class WeightedEnsemble(BaseEstimator):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Weighted average of the members' class probabilities."""
-        return sum(w * m.predict_proba(X) for m, w in zip(self.members, self.weights, strict=True))
+        return weighted_sum((m.predict_proba(X) for m in self.members), self.weights)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Weighted average prediction, or the most probable class."""
         if self.problem_type == "classification":
             return np.asarray(self.classes_)[self.predict_proba(X).argmax(axis=1)]
-        return sum(
-            w * np.asarray(m.predict(X), dtype=float)
-            for m, w in zip(self.members, self.weights, strict=True)
+        return weighted_sum(
+            (np.asarray(m.predict(X), dtype=float) for m in self.members), self.weights
         )
 
     def feature_importances(self) -> dict[str, float]:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from automl.candidates import build_pipeline, model_importances
-from automl.ensemble import WeightedEnsemble
+from automl.ensemble import WeightedEnsemble, weighted_sum
 from automl.errors import InvalidDataError, TrialInterrupted
 from automl.events import RunControl
 from automl.forecast_features import (
@@ -278,9 +278,8 @@ def run_forecasting(
     model = ForecastModel(final, spec, config, frame, target_name)
     cv_metrics = dict(best.cv_metrics)
     if info is not None:
-        blend = sum(
-            w * outcome.evaluations[n].predictions
-            for n, w in zip(info.members, info.weights, strict=True)
+        blend = weighted_sum(
+            (outcome.evaluations[n].predictions for n in info.members), info.weights
         )
         cv_metrics = evaluator.fold_metrics(blend)
     forecast = model.forecast()
@@ -295,7 +294,7 @@ def run_forecasting(
         cv_metrics=cv_metrics,
         test_metrics=test_metrics,
         feature_importances=model.feature_importances(),
-        input_schema=infer_schema(X),
+        input_schema=dict(infer_schema(X)),
         stopped_reason="cancelled" if control.cancelled else outcome.stopped_reason,
         seed=seed,
         method=method,

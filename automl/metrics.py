@@ -8,38 +8,17 @@ from collections.abc import Callable
 import numpy as np
 from sklearn import metrics as skm
 
+from automl.catalogue import METRICS_BY_PROBLEM, default_metric, greater_is_better
 from automl.errors import InvalidDataError
 
-REGRESSION_METRICS = ("rmse", "mae", "r2", "mape")
-CLASSIFICATION_METRICS = ("accuracy", "f1_macro", "roc_auc", "log_loss")
-CLUSTERING_METRICS = ("silhouette", "davies_bouldin", "calinski_harabasz")
-FORECASTING_METRICS = REGRESSION_METRICS
-LOWER_IS_BETTER = frozenset({"rmse", "mae", "mape", "log_loss", "davies_bouldin"})
-
-METRICS_BY_PROBLEM = {
-    "regression": REGRESSION_METRICS,
-    "classification": CLASSIFICATION_METRICS,
-    "clustering": CLUSTERING_METRICS,
-    "forecasting": FORECASTING_METRICS,
-}
+__all__ = ["check_metric", "greater_is_better"]
 
 
-def greater_is_better(metric: str) -> bool:
-    """True when a larger value of ``metric`` is better."""
-    return metric not in LOWER_IS_BETTER
-
-
-def default_metric(problem_type: str, n_classes: int = 0) -> str:
-    """The metric the search optimises when the caller names none."""
-    if problem_type == "classification":
-        return "roc_auc" if n_classes == 2 else "log_loss"
-    return {"regression": "rmse", "clustering": "silhouette", "forecasting": "mae"}[problem_type]
-
-
-def check_metric(problem_type: str, metric: str | None, n_classes: int = 0) -> str:
-    """Return a usable metric name or raise :class:`InvalidDataError` naming the choices."""
+def check_metric(problem_type: str, metric: str | None) -> str:
+    """Return a usable metric name (the problem type's default when none is given) or raise
+    :class:`InvalidDataError` naming the choices."""
     if metric is None:
-        return default_metric(problem_type, n_classes)
+        return default_metric(problem_type)
     allowed = METRICS_BY_PROBLEM[problem_type]
     if metric not in allowed:
         raise InvalidDataError(
@@ -82,16 +61,19 @@ def classification_metrics(y_codes: np.ndarray, proba: np.ndarray) -> dict[str, 
         "f1_macro": float(skm.f1_score(y_codes, predicted, average="macro", labels=labels)),
         "log_loss": float(skm.log_loss(y_codes, proba, labels=labels)),
     }
-    try:
-        if n_classes == 2:
-            result["roc_auc"] = float(skm.roc_auc_score(y_codes, proba[:, 1]))
-        else:
-            result["roc_auc"] = float(
-                skm.roc_auc_score(y_codes, proba, multi_class="ovr", average="macro", labels=labels)
-            )
-    except ValueError:  # a fold without every class: AUC undefined
-        result["roc_auc"] = math.nan
+    result["roc_auc"] = _roc_auc(np.asarray(y_codes), proba)
     return result
+
+
+def _roc_auc(y_codes: np.ndarray, proba: np.ndarray) -> float:
+    """Binary AUC, or one-vs-rest macro AUC over the classes present in ``y_codes`` (a fold
+    that misses a rare class still gets a score); NaN with fewer than two classes."""
+    present = np.unique(y_codes)
+    if len(present) < 2:
+        return math.nan
+    if proba.shape[1] == 2:
+        return float(skm.roc_auc_score(y_codes, proba[:, 1]))
+    return float(np.mean([skm.roc_auc_score(y_codes == k, proba[:, k]) for k in present]))
 
 
 def clustering_metrics(X: np.ndarray, labels: np.ndarray, seed: int = 0) -> dict[str, float]:

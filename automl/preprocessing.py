@@ -19,9 +19,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from automl.calendar_features import calendar_matrix, calendar_parts, check_holidays
+from automl.catalogue import ColumnKind
 from automl.errors import InvalidDataError
 
-ColumnKind = Literal["numeric", "boolean", "categorical", "datetime"]
 EncoderFlavour = Literal["tree", "linear"]
 LEGACY_CALENDAR_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour")
 # HistGradientBoosting needs category codes below max_bins (255).

@@ -118,7 +118,7 @@ class TrialLoop:
             else:
                 sampler = optuna.samplers.RandomSampler(seed=self.seed)
                 pruner = optuna.pruners.NopPruner()
-        direction = "maximize" if self.sign > 0 else "minimize"
+        direction: Literal["maximize", "minimize"] = "maximize" if self.sign > 0 else "minimize"
         return optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
 
     def _enqueue_plan(self) -> int:
@@ -256,17 +256,19 @@ class TrialLoop:
     def _keep(self, result: TrialResult, evaluation: Evaluation) -> None:
         kept = self.outcome.evaluations
         kept[result.number] = evaluation
-        if self.best is None or self.sign * result.cv_score > self.sign * self.best.cv_score:
-            self.best = result
+        # The best trial's evaluation is always kept (below), and its score is its cv_score.
+        best = self.best
+        if best is None or self.sign * evaluation.score > self.sign * kept[best.number].score:
+            best = self.best = result
             self.control.emit(
                 "best",
-                f"New best: trial {result.number} ({result.algorithm}) {result.cv_score:.5g}",
+                f"New best: trial {result.number} ({result.algorithm}) {evaluation.score:.5g}",
                 result.to_dict(),
             )
         if len(kept) > KEEP_TOP:
             # Drop the worst, the latest among ties, never the best.
             worst = min(
-                (n for n in kept if n != self.best.number),
+                (n for n in kept if n != best.number),
                 key=lambda n: (self.sign * kept[n].score, -n),
             )
             del kept[worst]
@@ -293,7 +295,7 @@ def run_search(
 def sorted_leaderboard(trials: list[TrialResult], greater_is_better: bool) -> list[TrialResult]:
     """Completed trials best first, then the rest by trial number."""
     sign = -1.0 if greater_is_better else 1.0
-    done = sorted(
-        (t for t in trials if t.status == "complete"), key=lambda t: (sign * t.cv_score, t.number)
-    )
-    return done + sorted((t for t in trials if t.status != "complete"), key=lambda t: t.number)
+    scored = [(t.cv_score, t) for t in trials if t.status == "complete" and t.cv_score is not None]
+    done = [t for _, t in sorted(scored, key=lambda st: (sign * st[0], st[1].number))]
+    rest = [t for t in trials if t.status != "complete" or t.cv_score is None]
+    return done + sorted(rest, key=lambda t: t.number)

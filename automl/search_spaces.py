@@ -131,6 +131,49 @@ def _hdbscan() -> Space:
     }
 
 
+def _gradient_boosting() -> Space:
+    return {
+        "n_estimators": IntParam(50, 500, log=True, default=100, grid=(100, 300)),
+        "learning_rate": FloatParam(0.01, 0.3, log=True, default=0.1, grid=(0.05, 0.1)),
+        "max_depth": IntParam(2, 8, default=3, grid=(3, 5)),
+        "subsample": FloatParam(0.5, 1.0, default=1.0),
+    }
+
+
+def _xgboost() -> Space:
+    return {
+        "n_estimators": IntParam(20, 1000, log=True, default=100, grid=(100, 300)),
+        "learning_rate": FloatParam(0.01, 0.3, log=True, default=0.1, grid=(0.05, 0.1)),
+        "max_depth": IntParam(2, 10, default=6, grid=(3, 6)),
+        "min_child_weight": FloatParam(0.5, 20.0, log=True, default=1.0),
+        "subsample": FloatParam(0.5, 1.0, default=1.0),
+        "colsample_bytree": FloatParam(0.3, 1.0, default=1.0),
+        "reg_lambda": FloatParam(1e-3, 10.0, log=True, default=1.0),
+    }
+
+
+def _ridge() -> Space:
+    return {"alpha": FloatParam(1e-4, 1e3, log=True, default=1.0, grid=(0.01, 0.1, 1, 10))}
+
+
+def _logistic_regression() -> Space:
+    return {"C": FloatParam(1e-3, 1e3, log=True, default=1.0, grid=(0.01, 0.1, 1, 10, 100))}
+
+
+def _svm() -> Space:
+    return {
+        "C": FloatParam(1e-2, 1e3, log=True, default=1.0, grid=(0.1, 1, 10)),
+        "gamma": Choice(("scale", "auto")),
+    }
+
+
+def _knn() -> Space:
+    return {"n_neighbors": IntParam(1, 50, log=True, default=5, grid=(3, 5, 11, 21))}
+
+
+# The one catalogue of search spaces. The engine's own families (automl/catalogue.py lists
+# which a run may search; "linear" tunes an abstract "strength") come first; the rest are
+# families of estimators a caller hands to HyperparameterTuner, in their own parameter names.
 ALGORITHM_SPACES = {
     "lightgbm": _lgbm,
     "random_forest": _forest,
@@ -140,11 +183,17 @@ ALGORITHM_SPACES = {
     "kmeans": _kmeans,
     "gaussian_mixture": _gaussian_mixture,
     "hdbscan": _hdbscan,
+    "gradient_boosting": _gradient_boosting,
+    "xgboost": _xgboost,
+    "ridge": _ridge,
+    "logistic_regression": _logistic_regression,
+    "svm": _svm,
+    "knn": _knn,
 }
 
 
 def algorithm_space(algorithm: str) -> Space:
-    """The built-in search space of one engine algorithm."""
+    """The built-in search space of one algorithm family."""
     return ALGORITHM_SPACES[algorithm]()
 
 

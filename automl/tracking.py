@@ -87,12 +87,13 @@ class AutoMLTracker:
 
     def track_automl_experiment(
         self,
-        experiment_results: AutoMLResult | dict[str, Any],
+        experiment_results: Any,
         dataset_info: dict[str, Any] | None = None,
         raise_errors: bool = False,
     ) -> str | None:
-        """Log a run (an :class:`AutoMLResult` or its ``to_dict()``); returns the MLflow run
-        id, or None when tracking failed (logged) and ``raise_errors`` is false."""
+        """Log a run (an :class:`AutoMLResult`, a ``TuningResult`` or their ``to_dict()``);
+        returns the MLflow run id, or None when tracking failed (logged) and
+        ``raise_errors`` is false."""
         try:
             return self._log(experiment_results, dataset_info or {})
         except Exception:
@@ -101,10 +102,10 @@ class AutoMLTracker:
             logger.exception("MLflow tracking failed for experiment %s", self.experiment_name)
             return None
 
-    def _log(self, results: AutoMLResult | dict[str, Any], dataset_info: dict[str, Any]) -> str:
+    def _log(self, results: Any, dataset_info: dict[str, Any]) -> str:
         from mlflow.entities import Metric, Param, RunTag
 
-        summary = results.to_dict() if isinstance(results, AutoMLResult) else dict(results)
+        summary = _summary(results)
         client = self._client()
         experiment_id = self._experiment_id(client)
         dataset = str(dataset_info.get("name", "unnamed"))
@@ -206,6 +207,28 @@ class AutoMLTracker:
                     )
             finally:
                 mlflow.set_tracking_uri(previous)
+
+
+def _summary(results: Any) -> dict[str, Any]:
+    """The result as a dict in the engine run's keys (a tuning result's are mapped)."""
+    summary = results.to_dict() if hasattr(results, "to_dict") else dict(results)
+    if "best_params" in summary and "leaderboard" not in summary:  # HyperparameterTuner's
+        trials = summary.get("trials") or []
+        best: dict[str, Any] = next(
+            (t for t in trials if t.get("params") == summary["best_params"]), {}
+        )
+        summary = {
+            "problem_type": "tuning",
+            "method": summary.get("method"),
+            "metric": summary.get("scoring"),
+            "cv_score": summary.get("best_score"),
+            "best_model": best.get("algorithm"),
+            "best_trial": best,
+            "stopped_reason": summary.get("stopped_reason"),
+            "leaderboard": trials,
+            "timings": {"total_seconds": summary.get("duration_seconds")},
+        }
+    return summary
 
 
 def create_tracker(

@@ -18,12 +18,23 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from automl.candidates import SMALL_DATA_ROWS
+from automl.catalogue import default_metric
 from automl.errors import InvalidDataError
+from automl.estimator_families import (
+    TREE_FAMILIES,
+    build_estimator,
+    family_from_class,
+    family_from_name,
+    final_step,
+    is_classification_name,
+    resolve_family,
+    xgboost_module,
+)
 from automl.events import Budget, EngineEvent, RunControl
-from automl.preprocessing import TableCoercer, build_encoder, infer_schema
+from automl.preprocessing import EncoderFlavour, TableCoercer, build_encoder, infer_schema
 from automl.results import TrialResult, json_safe
 from automl.search import Evaluation, TrialLoop, sorted_leaderboard
-from automl.search_spaces import Choice, FloatParam, IntParam, Space, space_from_user
+from automl.search_spaces import Space, algorithm_space, space_from_user
 from automl.validation import as_table, as_target, check_table, drop_missing_target
 
 SCORING_ALIASES = {
@@ -31,60 +42,20 @@ SCORING_ALIASES = {
     "mae": "neg_mean_absolute_error",
     "log_loss": "neg_log_loss",
     "mape": "neg_mean_absolute_percentage_error",
+    "f1_macro": "f1_macro",
 }
-FOREST = {
-    "n_estimators": IntParam(50, 500, log=True, default=100, grid=(100, 300)),
-    "max_features": FloatParam(0.1, 1.0, default=0.5, grid=(0.3, 0.6, 1.0)),
-    "min_samples_leaf": IntParam(1, 20, log=True, default=1, grid=(1, 3)),
-    "max_depth": Choice((None, 6, 12, 24), grid=(None, 12)),
-}
-TUNER_SPACES: dict[str, Space] = {
-    "random_forest": FOREST,
-    "extra_trees": FOREST,
-    "lightgbm": {
-        "n_estimators": IntParam(20, 1000, log=True, default=100, grid=(100, 300)),
-        "learning_rate": FloatParam(0.01, 0.3, log=True, default=0.1, grid=(0.05, 0.1)),
-        "num_leaves": IntParam(4, 255, log=True, default=31, grid=(15, 63)),
-        "min_child_samples": IntParam(2, 100, log=True, default=20),
-        "subsample": FloatParam(0.5, 1.0, default=1.0),
-        "colsample_bytree": FloatParam(0.3, 1.0, default=1.0),
-        "reg_lambda": FloatParam(1e-8, 10.0, log=True, default=1e-8),
-    },
-    "hist_gradient_boosting": {
-        "max_iter": IntParam(30, 500, log=True, default=100, grid=(100, 300)),
-        "learning_rate": FloatParam(0.01, 0.3, log=True, default=0.1, grid=(0.05, 0.1)),
-        "max_leaf_nodes": IntParam(4, 128, log=True, default=31, grid=(15, 31)),
-        "l2_regularization": FloatParam(1e-8, 10.0, log=True, default=1e-8),
-    },
-    "gradient_boosting": {
-        "n_estimators": IntParam(50, 500, log=True, default=100, grid=(100, 300)),
-        "learning_rate": FloatParam(0.01, 0.3, log=True, default=0.1, grid=(0.05, 0.1)),
-        "max_depth": IntParam(2, 8, default=3, grid=(3, 5)),
-        "subsample": FloatParam(0.5, 1.0, default=1.0),
-    },
-    "ridge": {"alpha": FloatParam(1e-4, 1e3, log=True, default=1.0, grid=(0.01, 0.1, 1, 10))},
-    "logistic_regression": {
-        "C": FloatParam(1e-3, 1e3, log=True, default=1.0, grid=(0.01, 0.1, 1, 10, 100))
-    },
-    "svm": {
-        "C": FloatParam(1e-2, 1e3, log=True, default=1.0, grid=(0.1, 1, 10)),
-        "gamma": Choice(("scale", "auto")),
-    },
-    "knn": {"n_neighbors": IntParam(1, 50, log=True, default=5, grid=(3, 5, 11, 21))},
-}
-ALIASES = {
-    "rf": "random_forest",
-    "randomforest": "random_forest",
-    "lgbm": "lightgbm",
-    "lightgbm_regressor": "lightgbm",
-    "lightgbm_classifier": "lightgbm",
-    "hgb": "hist_gradient_boosting",
-    "gbm": "gradient_boosting",
-    "linear": "ridge",
-    "logistic": "logistic_regression",
-    "svr": "svm",
-    "svc": "svm",
-}
+
+
+def default_scoring(estimator: Any, classify: bool, n_classes: int) -> str:
+    """The engine's default metric of the problem type (automl/catalogue.py), as a scikit-learn
+    scorer name; accuracy for a classifier without class probabilities."""
+    if not classify:
+        return default_metric("regression")
+    if not hasattr(estimator, "predict_proba"):
+        return "accuracy"
+    return "roc_auc" if n_classes == 2 else "roc_auc_ovr"
+
+
 TUNER_METHODS = ("random_search", "grid_search", "bayesian")
 
 
@@ -129,6 +100,9 @@ class _CVScorer:
         last = estimator[-1] if isinstance(estimator, Pipeline) else estimator
         small = len(X) < SMALL_DATA_ROWS
         with threadpool_limits(limits=1 if small else None, user_api="openmp"):
+            xgboost = small and family_from_class(last) == "xgboost"
+            if xgboost and last.get_params().get("n_jobs") in (None, -1):
+                last.set_params(n_jobs=1)  # threads cost more than they give on few rows
             if isinstance(last, lgb.LGBMModel):
                 if small and last.get_params().get("n_jobs") in (None, -1):
                     last.set_params(n_jobs=1)
@@ -161,10 +135,10 @@ class HyperparameterTuner:
 
     def auto_tune_model(
         self,
-        model: Any,
-        model_type: str,
-        X: pd.DataFrame,
-        y: pd.Series,
+        model: Any = None,
+        model_type: str | None = None,
+        X: pd.DataFrame | None = None,
+        y: pd.Series | None = None,
         method: str = "bayesian",
         n_iter: int = 20,
         cv: int = 5,
@@ -178,13 +152,33 @@ class HyperparameterTuner:
         """Search ``param_space`` (or the built-in space of ``model_type``) with ``method``
         ("random_search", "grid_search", "bayesian"), at most ``n_iter`` trials and
         ``timeout`` seconds; returns the best parameters and the estimator refit on all rows.
-        Tables with text or date columns are encoded inside a pipeline automatically."""
+
+        ``model_type`` names a family ("random_forest_regressor", "gradient_boosting",
+        "xgboost", any ``*_regressor``/``*_classifier``); when it is unknown, or its space does
+        not fit ``model``, the space comes from the model's class. Without ``model`` a default
+        estimator of ``model_type`` is built. Tables with text or date columns are encoded
+        inside a pipeline automatically."""
         started = time.monotonic()
         if method not in TUNER_METHODS:
             raise InvalidDataError(f"method must be one of {TUNER_METHODS}, got {method!r}")
         if not isinstance(cv, int) or not 2 <= cv <= 20:
             raise InvalidDataError(f"cv must be an integer from 2 to 20, got {cv!r}")
-        space = self._space(model_type, param_space)
+        if model is None and model_type is None:
+            raise InvalidDataError("give a model (an estimator) or a model_type to tune")
+        if param_space is None or model is None:
+            family: str | None = resolve_family(model, model_type)
+        else:  # the caller's space: the family only picks the table encoding
+            family = (family_from_name(model_type) if model_type else None) or family_from_class(
+                model
+            )
+        if model is None:
+            assert family is not None and model_type is not None
+            model = build_estimator(family, is_classification_name(model_type), random_state)
+        space = (
+            space_from_user(param_space)
+            if param_space is not None
+            else algorithm_space(str(family))
+        )
         budget = Budget(max_trials=n_iter, timeout_seconds=timeout)
         budget.validate()
         classify = is_classifier(model)
@@ -192,8 +186,9 @@ class HyperparameterTuner:
         check_table(X)
         target = as_target(y, X, "classification" if classify else "regression")
         X, target, _ = drop_missing_target(X, target)
-        estimator, space = self._prepare(model, model_type, X, space)
-        scoring = scoring or ("accuracy" if classify else "neg_root_mean_squared_error")
+        label = family or model_type or type(final_step(model)[0]).__name__
+        estimator, space = self._prepare(model, family, X, space)
+        scoring = scoring or default_scoring(estimator, classify, target.nunique())
         try:
             scorer = get_scorer(SCORING_ALIASES.get(scoring, scoring))
         except ValueError as exc:
@@ -206,7 +201,7 @@ class HyperparameterTuner:
         folds = list(splitter.split(np.zeros(len(X)), target))
         evaluator = _CVScorer(estimator, X, target, folds, scorer)
         control = RunControl(budget, callback, should_stop)
-        loop = TrialLoop(evaluator, {model_type: space}, method, control, random_state, True)
+        loop = TrialLoop(evaluator, {label: space}, method, control, random_state, True)
         outcome = loop.run()
         from automl.supervised import finish_search
 
@@ -215,7 +210,7 @@ class HyperparameterTuner:
         control.finish(f"Tuning finished: best score {best.cv_score:.5g}")
         return TuningResult(
             best.params,
-            float(best.cv_score),
+            float(best.cv_score or 0.0),  # finish_search returns a completed trial
             final,
             scoring,
             method,
@@ -225,38 +220,25 @@ class HyperparameterTuner:
         )
 
     @staticmethod
-    def _space(model_type: str, param_space: Mapping[str, Any] | None) -> Space:
-        if param_space is not None:
-            return space_from_user(param_space)
-        key = ALIASES.get(model_type.lower(), model_type.lower())
-        if key not in TUNER_SPACES:
-            raise InvalidDataError(
-                f"no built-in search space for model_type {model_type!r}; pass param_space "
-                f"or use one of {sorted(TUNER_SPACES)}"
-            )
-        return dict(TUNER_SPACES[key])
-
-    @staticmethod
-    def _prepare(model: Any, model_type: str, X: pd.DataFrame, space: Space) -> tuple[Any, Space]:
-        """Wrap the model in an encoding pipeline when the table is not all numeric."""
+    def _prepare(
+        model: Any, family: str | None, X: pd.DataFrame, space: Space
+    ) -> tuple[Any, Space]:
+        """Prefix a pipeline's space with its last step; wrap a bare model in an encoding
+        pipeline when the table is not all numeric."""
         model = clone(model)
-        if isinstance(model, lgb.LGBMModel):
-            model.set_params(verbose=-1)
-            if "subsample" in space and model.get_params().get("subsample_freq", 0) == 0:
-                model.set_params(subsample_freq=1)
-        if isinstance(model, Pipeline):
-            return model, space
+        estimator, prefix = final_step(model)
+        if isinstance(estimator, lgb.LGBMModel):
+            estimator.set_params(verbose=-1)
+            if "subsample" in space and estimator.get_params().get("subsample_freq", 0) == 0:
+                estimator.set_params(subsample_freq=1)
+        if prefix:
+            return model, {
+                k if k.startswith(prefix) else f"{prefix}{k}": v for k, v in space.items()
+            }
         schema = infer_schema(X)
         if all(kind == "numeric" for kind in schema.values()) and not X.isna().any().any():
             return model, space
-        flavour = (
-            "tree"
-            if any(
-                k in ALIASES.get(model_type, model_type)
-                for k in ("forest", "trees", "lightgbm", "boosting")
-            )
-            else "linear"
-        )
+        flavour: EncoderFlavour = "tree" if family in TREE_FAMILIES else "linear"
         pipeline = Pipeline(
             [
                 ("prepare", TableCoercer(schema)),
@@ -265,3 +247,11 @@ class HyperparameterTuner:
             ]
         )
         return pipeline, {f"model__{k}": v for k, v in space.items()}
+
+
+def __getattr__(name: str) -> Any:
+    """``from automl.tuning import XGBRegressor`` (the seed's example): XGBoost's estimators,
+    or an error saying what to install."""
+    if name in ("XGBRegressor", "XGBClassifier"):
+        return getattr(xgboost_module(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

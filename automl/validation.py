@@ -8,10 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl.catalogue import MAX_COLUMNS, PROBLEM_TYPES
 from automl.errors import InvalidDataError
-
-MAX_COLUMNS = 1000
-PROBLEM_TYPES = ("regression", "classification", "clustering", "forecasting")
 
 
 def check_problem_type(problem_type: str) -> str:

@@ -26,6 +26,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -38,6 +39,9 @@ from automl import Budget, run_automl
 from automl.calendar_features import brazil_holidays, calendar_matrix, calendar_parts
 
 HOLIDAYS = "BR"
+
+# A fitted scikit-learn-style estimator: predict, and predict_proba for classifiers.
+Estimator = Any
 
 
 @dataclass
@@ -137,7 +141,7 @@ def load_tasks() -> list[Task]:
     return tasks
 
 
-def score(kind: str, y_true: pd.Series, model: object, X: pd.DataFrame) -> float:
+def score(kind: str, y_true: pd.Series, model: Estimator, X: pd.DataFrame) -> float:
     if kind == "regression":
         return float(r2_score(y_true, model.predict(X)))
     if kind == "binary":
@@ -145,7 +149,7 @@ def score(kind: str, y_true: pd.Series, model: object, X: pd.DataFrame) -> float
     return float(accuracy_score(y_true, model.predict(X)))
 
 
-def run_ours(task: Task, X: pd.DataFrame, y: pd.Series, budget: float, seed: int) -> object:
+def run_ours(task: Task, X: pd.DataFrame, y: pd.Series, budget: float, seed: int) -> Estimator:
     problem = "regression" if task.kind == "regression" else "classification"
     metric = {"regression": "r2", "binary": "roc_auc", "multiclass": "accuracy"}[task.kind]
     return run_automl(
@@ -160,7 +164,7 @@ def run_ours(task: Task, X: pd.DataFrame, y: pd.Series, budget: float, seed: int
     ).best_estimator
 
 
-def run_flaml(task: Task, X: pd.DataFrame, y: pd.Series, budget: float, seed: int) -> object:
+def run_flaml(task: Task, X: pd.DataFrame, y: pd.Series, budget: float, seed: int) -> Estimator:
     from flaml import AutoML
 
     model = AutoML()
@@ -190,7 +194,7 @@ class _Calendar:
 class _CategoryAdapter:
     """FLAML wants pandas categories for text columns at predict time too."""
 
-    def __init__(self, model: object, dtypes: pd.Series) -> None:
+    def __init__(self, model: Estimator, dtypes: pd.Series) -> None:
         self.model, self.dtypes = model, dtypes
 
     def _frame(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -207,7 +211,7 @@ class _CategoryAdapter:
         return self.model.predict_proba(self._frame(X))
 
 
-def run_lightgbm(task: Task, X: pd.DataFrame, y: pd.Series, budget: float, seed: int) -> object:
+def run_lightgbm(task: Task, X: pd.DataFrame, y: pd.Series, budget: float, seed: int) -> Estimator:
     X = with_calendar(X)
     for col in X.columns:
         if not pd.api.types.is_numeric_dtype(X[col].dtype):
@@ -241,7 +245,7 @@ def main() -> None:
             X_train, X_test, y_train, y_test = train_test_split(
                 task.X, task.y, test_size=0.25, random_state=args.seed, stratify=stratify
             )
-        row = {
+        row: dict[str, Any] = {
             "dataset": task.name,
             "metric": {"regression": "r2", "binary": "roc_auc", "multiclass": "accuracy"}[
                 task.kind

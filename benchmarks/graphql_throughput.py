@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.loadgen import fetch, run_load  # noqa: E402
-from domain.model.runs import Run, RunStatus  # noqa: E402
+from domain.model.runs import Run, RunConfig, RunStatus  # noqa: E402
 from server.bootstrap import build  # noqa: E402
 from server.config import Settings  # noqa: E402
 from server.migrate import upgrade_async  # noqa: E402
@@ -64,7 +65,7 @@ async def seed(settings: Settings, experiments: int) -> str:
         datasets = []
         for number in range(2):
 
-            async def chunks() -> object:
+            async def chunks() -> AsyncIterator[bytes]:
                 yield b"date,price,units\n2026-01-01,10.5,3\n2026-01-02,11.0,4\n"
 
             datasets.append(await container.datasets.upload(principal, f"d{number}", chunks()))
@@ -83,7 +84,7 @@ async def seed(settings: Settings, experiments: int) -> str:
                     metric=None,
                 )
                 for attempt in range(3):
-                    run = Run.queue(principal.account_id, experiment.id, {}, now)
+                    run = Run.queue(principal.account_id, experiment.id, RunConfig(), now)
                     run.queued_at = now + timedelta(seconds=position * 10 + attempt)
                     if attempt == 0:
                         run.move_to(RunStatus.RUNNING, now)
@@ -107,6 +108,7 @@ def start(command: list[str], env: dict[str, str], port: int, probe: str) -> sub
         except httpx.HTTPError:
             time.sleep(0.2)
     process.kill()
+    assert process.stderr is not None  # stderr=PIPE
     raise RuntimeError(f"{command} did not start: {process.stderr.read().decode()[-2000:]}")
 
 

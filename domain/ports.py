@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeAlias, TypeVar
 
 from domain.errors import InvalidInput
 from domain.model.accounts import Account, Principal, Role, SessionFamily, User
@@ -20,6 +20,7 @@ from domain.model.runs import (
     Run,
     RunConfig,
     RunEvent,
+    RunMetrics,
     RunStatus,
     Trial,
 )
@@ -123,12 +124,10 @@ class _Filter:
         for spec in fields(self):  # type: ignore[arg-type]
             value = getattr(self, spec.name)
             if isinstance(value, str) and len(value) > MAX_FILTER_TEXT:
-                head, *rest = spec.name.split("_")
-                name = head + "".join(part.title() for part in rest)
                 raise InvalidInput(
-                    f"filter.{name} must be at most {MAX_FILTER_TEXT} characters long "
-                    f"(got {len(value)}).",
-                    field=f"filter.{name}",
+                    f"The filter's {spec.name.replace('_', ' ')} must be at most "
+                    f"{MAX_FILTER_TEXT} characters long (got {len(value)}).",
+                    field=f"filter.{spec.name}",
                 )
 
 
@@ -314,20 +313,35 @@ class DiscountRepository(Repository[Discount], Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction: commit makes every change visible at once, leaving discards them."""
+    """One transaction: commit makes every change visible at once, leaving discards them.
 
-    accounts: AccountRepository
-    users: UserRepository
-    sessions: SessionRepository
-    datasets: DatasetRepository
-    experiments: ExperimentRepository
-    runs: RunRepository
-    models: ModelRepository
-    campaigns: CampaignRepository
-    discounts: DiscountRepository
-    trials: TrialRepository
-    run_events: RunEventRepository
-    run_outbox: RunOutboxRepository
+    The repositories are read-only properties: as plain attributes they would be invariant, and
+    an adapter's own repository classes (`SqlRunRepository`...) would not match them."""
+
+    @property
+    def accounts(self) -> AccountRepository: ...
+    @property
+    def users(self) -> UserRepository: ...
+    @property
+    def sessions(self) -> SessionRepository: ...
+    @property
+    def datasets(self) -> DatasetRepository: ...
+    @property
+    def experiments(self) -> ExperimentRepository: ...
+    @property
+    def runs(self) -> RunRepository: ...
+    @property
+    def models(self) -> ModelRepository: ...
+    @property
+    def campaigns(self) -> CampaignRepository: ...
+    @property
+    def discounts(self) -> DiscountRepository: ...
+    @property
+    def trials(self) -> TrialRepository: ...
+    @property
+    def run_events(self) -> RunEventRepository: ...
+    @property
+    def run_outbox(self) -> RunOutboxRepository: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -367,6 +381,12 @@ class TrialRepository(Protocol):
         """The best trial of each (run id, attempt, greater is better)."""
         ...
 
+    async def numbered(
+        self, account_id: str, trials: Sequence[tuple[str, int, int]]
+    ) -> dict[str, Trial]:
+        """The trial of each (run id, attempt, trial number), by run id."""
+        ...
+
 
 class RunEventRepository(Protocol):
     """A run's whole event log, the durable truth the live stream relays."""
@@ -403,6 +423,11 @@ class RunEventLog(Protocol):
         best effort: a follower that misses one reads it from the database."""
         ...
 
+    async def relay_pending(self) -> int:
+        """Relay again the committed events a stream outage held back (the relay pass of the
+        events' outbox); returns how many went out."""
+        ...
+
     async def after(self, run_id: str, after_seq: int, limit: int = 1000) -> list[RunEvent]:
         """Events with seq > after_seq, oldest first."""
         ...
@@ -417,6 +442,15 @@ class RunEventLog(Protocol):
 
     def announcements(self, account_id: str) -> AsyncIterator[str]:
         """Ids of the account's runs as they change (from now on)."""
+        ...
+
+
+class RunSignals(Protocol):
+    """Tells the process executing a run to act now rather than at its next heartbeat (best
+    effort: a lost signal costs latency only, the heartbeat notices a cancel anyway)."""
+
+    async def cancel(self, run_id: str, attempt: int) -> None:
+        """The run's attempt was asked to stop (its CANCELING state is committed)."""
         ...
 
 
@@ -446,26 +480,92 @@ class TrainingJob:
     metric: str
     config: RunConfig
     date_column: str | None = None
-    # The dataset's profiled columns: name -> dtype (integer, float, boolean, datetime, string),
-    # so the trainer reads the table with the kinds the upload found.
-    column_kinds: dict[str, str] | None = None
+    # The dataset's profiled column types: name -> integer, float, boolean, datetime or string
+    # (automl.catalogue's ColumnType), so the trainer reads the table as the upload found it.
+    column_types: dict[str, str] | None = None
 
 
+class EngineCatalogue(Protocol):
+    """What the AutoML engine offers: algorithms, metrics and column kinds per problem type."""
+
+    def algorithms(self, problem_type: ProblemType) -> tuple[str, ...]:
+        """The algorithm families a run of this problem type may search."""
+        ...
+
+    def metrics(self, problem_type: ProblemType) -> tuple[str, ...]:
+        """The metrics this problem type is scored with; the first is the default."""
+        ...
+
+    def greater_is_better(self, metric: str) -> bool:
+        """Which way a metric improves (leaderboards, best trials)."""
+        ...
+
+    def column_kind(self, column_type: str) -> str:
+        """The engine's kind (numeric, boolean, categorical, datetime) of a profiled column
+        type (integer, float, boolean, datetime, string)."""
+        ...
+
+
+# What the engine reports while it trains, typed by the trainer adapter. `data` is the
+# event's JSON as clients see it in `runEvents`; the domain relays it and reads only the
+# typed fields.
 @dataclass(frozen=True, slots=True)
-class TrainingEvent:
-    """Something the engine reported: trial_started, trial_finished, best, progress or log."""
+class TrialFinished:
+    """A trial ended: complete (with a score), pruned, failed, cancelled or timed out."""
 
-    kind: str
+    number: int
+    algorithm: str
+    params: dict[str, Any]
+    score: float | None
+    status: str
+    duration_seconds: float | None
     message: str = ""
     progress: float = 0.0
     data: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
+class Best:
+    """A trial beat every earlier one."""
+
+    number: int
+    algorithm: str
+    score: float | None
+    message: str = ""
+    progress: float = 0.0
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far the training is: trials done and the share of the budget used."""
+
+    trials_done: int
+    message: str = ""
+    progress: float = 0.0
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    """A line worth showing (a trial started, rows dropped, a stop was noticed...)."""
+
+    message: str = ""
+    progress: float = 0.0
+    data: dict[str, Any] | None = None
+
+
+TrainingEvent: TypeAlias = TrialFinished | Best | Progress | Log
+
+
+@dataclass(frozen=True, slots=True)
 class TrainingOutcome:
     """What a finished training produced."""
 
-    metrics: dict[str, Any]
+    metrics: RunMetrics
+    # The same scores as the JSON document a registered model keeps (Model.metrics is still
+    # a dict; drop this once models hold RunMetrics too).
+    model_metrics: dict[str, Any]
     feature_importances: dict[str, float] | None
     input_schema: dict[str, str]
     artifact_key: str
@@ -486,7 +586,12 @@ class Trainer(Protocol):
 
 
 class TrainingCanceled(Exception):
-    """The training stopped on request before it produced a model."""
+    """The training stopped on request before it produced a model; `metrics` holds the best
+    found so far, if any (kept on a canceled run)."""
+
+    def __init__(self, message: str = "", metrics: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.metrics = metrics
 
 
 class TrainingFailed(Exception):

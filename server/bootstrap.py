@@ -32,9 +32,11 @@ from server.adapters.db.uow import SqlUnitOfWorkFactory
 from server.adapters.events.log import RunEventLog
 from server.adapters.events.memory import MemoryEventStream
 from server.adapters.events.redis import RedisEventStream
+from server.adapters.events.signals import InProcessRunSignals, RedisRunSignals
 from server.adapters.jobs.arq import ArqJobQueue
 from server.adapters.jobs.inprocess import InProcessJobQueue
 from server.adapters.outages import is_outage
+from server.adapters.training.catalogue import AutoMLCatalogue
 from server.adapters.training.trainer import AutoMLModelStore, AutoMLTrainer
 from server.config import Settings
 from server.ratelimit import RateLimits, SubscriptionSlots
@@ -63,6 +65,12 @@ class Container:
     ratelimits: RateLimits | None = None
     subscriptions: SubscriptionSlots = field(default_factory=lambda: SubscriptionSlots(20))
     leavers: list[Callable[[], None]] = field(default_factory=list)
+    signals: RedisRunSignals | InProcessRunSignals | None = None  # cancels reach workers now
+
+    def listen_for_signals(self) -> None:
+        """A worker process: interrupt the attempts it executes as their cancels arrive."""
+        if isinstance(self.signals, RedisRunSignals):
+            self.signals.listen(self.execution)
 
     def leave(self) -> None:
         """The process is stopping: training stops at once and running attempts are handed
@@ -104,12 +112,15 @@ def build(
     closers: list[Callable[[], Awaitable[None]]] = []
     leavers: list[Callable[[], None]] = []
 
-    stream = (
-        RedisEventStream(Redis.from_url(settings.redis_url, socket_connect_timeout=5))
-        if settings.redis_url
-        else MemoryEventStream()
-    )
+    signals: RedisRunSignals | InProcessRunSignals
+    stream: RedisEventStream | MemoryEventStream
+    if settings.redis_url:
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+        stream, signals = RedisEventStream(redis), RedisRunSignals(redis)
+    else:
+        stream, signals = MemoryEventStream(), InProcessRunSignals()
     closers.append(stream.aclose)
+    closers.append(signals.aclose)  # closed before the stream (which closes the client)
     events = RunEventLog(stream, uow)
     if trainer is None:
         engine_trainer = AutoMLTrainer(
@@ -148,6 +159,8 @@ def build(
     execution = RunExecution(uow, clock, trainer, events, policy, worker_id, outbox=outbox)
     if isinstance(jobs, InProcessJobQueue):
         jobs.bind(execution)
+    if isinstance(signals, InProcessRunSignals):
+        signals.bind(execution)
     closers.append(jobs.aclose)
     if hasher is None:
         argon2 = Argon2PasswordHasher(
@@ -159,6 +172,7 @@ def build(
 
         closers.append(close_hasher)
         hasher = argon2
+    catalogue = AutoMLCatalogue()
     policy_accounts = AccountPolicy(common_passwords(), settings.max_accounts_per_email)
     return Container(
         settings=settings,
@@ -168,9 +182,21 @@ def build(
         accounts=AccountService(uow, clock, hasher, tokens, policy_accounts),
         datasets=DatasetService(uow, clock, tables),
         experiments=ExperimentService(
-            uow, clock, tables, RunFileStore(settings.artifacts_dir, settings.mlflow_tracking_uri)
+            uow,
+            clock,
+            tables,
+            RunFileStore(settings.artifacts_dir, settings.mlflow_tracking_uri),
+            catalogue=catalogue,
         ),
-        runs=RunService(uow, clock, outbox, events, settings.max_queued_runs_per_account),
+        runs=RunService(
+            uow,
+            clock,
+            outbox,
+            events,
+            settings.max_queued_runs_per_account,
+            signals=signals,
+            catalogue=catalogue,
+        ),
         models=ModelService(uow, AutoMLModelStore(settings.artifacts_dir)),
         campaigns=CampaignService(uow, clock),
         events=events,
@@ -181,4 +207,5 @@ def build(
         ratelimits=RateLimits(settings),
         subscriptions=SubscriptionSlots(settings.max_subscriptions_per_user),
         leavers=leavers,
+        signals=signals,
     )

@@ -44,6 +44,7 @@ from server.request_body import (
 )
 from server.schema import Schema
 from server.schema.context import Context
+from server.schema.errors import error_code
 from server.uploads import parsed_multipart
 from server.ws_auth import guard_socket
 
@@ -196,11 +197,13 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             context.principal  # noqa: B018  (validates the token now)
         except DomainError as exc:
-            raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from exc
+            raise ConnectionRejectionError(
+                {"message": exc.message, "code": error_code(exc)}
+            ) from exc
         guard_socket(context)  # closes the socket when the token expires or is revoked
         return UNSET
 
-    async def parse_multipart(self, request: Any) -> dict[str, Any]:  # type: ignore[override]
+    async def parse_multipart(self, request: Any) -> dict[str, Any]:
         # Read, size-checked and parsed before this view runs: see server/uploads.py.
         return parsed_multipart()  # type: ignore[return-value]
 
@@ -210,7 +213,7 @@ class GraphQLView(GraphQL[Context, None]):
         sub_response.media_type_chosen = getattr(request.state, "media_type", JSON)  # type: ignore[attr-defined]
         return sub_response
 
-    async def parse_http_body(self, request: Any) -> GraphQLRequestData:  # type: ignore[override]
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData:
         """The GraphQL request, checked for shape: one JSON object with fields of the right type."""
         if request.method == "GET":
             data: object = self.parse_query_params(request.query_params)
@@ -240,7 +243,7 @@ class GraphQLView(GraphQL[Context, None]):
             reason = "The request is not valid JSON, or nests arrays and objects too deeply."
         raise HTTPException(400, reason)
 
-    async def execute_single(  # type: ignore[override]
+    async def execute_single(
         self,
         request: Request,
         request_adapter: Any,
@@ -276,10 +279,9 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> GraphQLHTTPResponse:
         data = process_result(result)
         media_type = getattr(request.state, "media_type", JSON)
+        errors = result.errors or []
         failed_before_execution = (
-            result.data is None
-            and bool(result.errors)
-            and all(e.path is None for e in result.errors)
+            result.data is None and bool(errors) and all(e.path is None for e in errors)
         )
         if media_type == GRAPHQL_RESPONSE and failed_before_execution:
             request.state.sub_response.status_code = 400

@@ -24,6 +24,7 @@ from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimite
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain.errors import DomainError, RateLimited
+from server.schema.errors import error_code
 
 if TYPE_CHECKING:
     from domain.services.accounts import AccountService
@@ -179,7 +180,7 @@ async def _refuse(exc: RateLimited, scope: Scope, send: Send) -> None:
 def rate_limited_error(exc: RateLimited) -> dict[str, Any]:
     return {
         "message": exc.message,
-        "extensions": {"code": exc.code, "retryAfter": exc.retry_after},
+        "extensions": {"code": error_code(exc), "retryAfter": exc.retry_after},
     }
 
 

@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from domain.errors import DomainError
 from server.bootstrap import Container
 from server.schema.context import bearer_token
+from server.schema.errors import error_code
 
 log = logging.getLogger("mlproject.uploads")
 
@@ -148,8 +149,9 @@ class UploadGuard:
             )
             principal.require_write()
         except DomainError as exc:
-            status = 401 if exc.code == "UNAUTHENTICATED" else 403
-            raise UploadRefused(status, exc.code, exc.message) from exc
+            code = error_code(exc)
+            status = 401 if code == "UNAUTHENTICATED" else 403
+            raise UploadRefused(status, code, exc.message) from exc
 
     async def _capped(self, receive: Receive) -> AsyncGenerator[bytes, None]:
         received = 0

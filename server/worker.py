@@ -36,6 +36,7 @@ async def execute_run(ctx: dict[str, Any], run_id: str, attempt: int) -> str | N
 async def startup(ctx: dict[str, Any]) -> None:
     container = build(ctx["settings"], trainer=ctx.get("trainer"))
     ctx["container"] = container
+    container.listen_for_signals()  # cancels stop trainings at once, not at a heartbeat
     ctx["sweeper"] = asyncio.create_task(
         sweep_forever(container.sweeper, container.settings.sweep_seconds)
     )

@@ -82,7 +82,7 @@ class Account:
 
     @classmethod
     def open(cls, name: str, now: datetime) -> Account:
-        return cls(name=clean_name(name, field="accountName"), created_at=now)
+        return cls(name=clean_name(name, field="account_name"), created_at=now)
 
 
 @dataclass(slots=True)
@@ -111,7 +111,7 @@ def check_owner_remains(user: User, new_role: Role | None, owners: int) -> None:
     """Removing (`new_role` None) or demoting the account's last OWNER is refused."""
     if user.role is Role.OWNER and new_role is not Role.OWNER and owners <= 1:
         raise Conflict(
-            "This is the account's last OWNER; make another user OWNER first.", field="userId"
+            "This is the account's last OWNER; make another user OWNER first.", field="user_id"
         )
 
 

@@ -37,12 +37,12 @@ class DiscountStatus(enum.Enum):
 
 def check_period(starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:
     """The period in UTC, if it is one: aware, in range, forward, at most MAX_PERIOD long."""
-    starts_at = require_aware(starts_at, "startsAt")
-    ends_at = require_aware(ends_at, "endsAt")
+    starts_at = require_aware(starts_at, "starts_at")
+    ends_at = require_aware(ends_at, "ends_at")
     if ends_at <= starts_at:
-        raise InvalidInput("endsAt must be after startsAt.", field="endsAt")
+        raise InvalidInput("endsAt must be after startsAt.", field="ends_at")
     if ends_at - starts_at > MAX_PERIOD:
-        raise InvalidInput("A period may last at most 366 days.", field="endsAt")
+        raise InvalidInput("A period may last at most 366 days.", field="ends_at")
     return starts_at, ends_at
 
 
@@ -72,7 +72,7 @@ class Campaign:
     ) -> Campaign:
         starts_at, ends_at = check_period(starts_at, ends_at)
         if ends_at <= now:
-            raise InvalidInput("The campaign would already be over; endsAt is past.", "endsAt")
+            raise InvalidInput("The campaign would already be over; endsAt is past.", "ends_at")
         if budget is not None and (not budget.is_finite() or budget < 0 or budget > BUDGET_MAX):
             raise InvalidInput(
                 f"The budget must be a number from 0 to {BUDGET_MAX}.", field="budget"
@@ -95,7 +95,7 @@ class Campaign:
             raise InvalidInput(
                 f"The discount must fall within the campaign's period "
                 f"({self.starts_at.isoformat()} to {self.ends_at.isoformat()}).",
-                field="startsAt" if starts_at < self.starts_at else "endsAt",
+                field="starts_at" if starts_at < self.starts_at else "ends_at",
             )
 
 
@@ -130,7 +130,7 @@ class Discount:
         if not _LISTING_ID.match(listing):
             raise InvalidInput(
                 f"{listing_id!r} is not a Mercado Livre listing id (like MLB1234567890).",
-                field="listingId",
+                field="listing_id",
             )
         if not DISCOUNT_MIN_PERCENT <= percent <= DISCOUNT_MAX_PERCENT:
             raise InvalidInput(
@@ -140,7 +140,7 @@ class Discount:
             )
         starts_at, ends_at = check_period(starts_at, ends_at)
         if starts_at < now - START_GRACE:
-            raise InvalidInput("startsAt is in the past; schedule from now on.", field="startsAt")
+            raise InvalidInput("startsAt is in the past; schedule from now on.", field="starts_at")
         if campaign is not None:
             campaign.accepts(starts_at, ends_at)
         return cls(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,23 +21,6 @@ class ProblemType(enum.Enum):
     CLASSIFICATION = "CLASSIFICATION"
     CLUSTERING = "CLUSTERING"
     FORECASTING = "FORECASTING"
-
-
-# The first metric of each list is the default.
-METRICS: dict[ProblemType, tuple[str, ...]] = {
-    ProblemType.REGRESSION: ("rmse", "mae", "r2", "mape"),
-    ProblemType.CLASSIFICATION: ("f1_macro", "accuracy", "roc_auc", "log_loss"),
-    ProblemType.CLUSTERING: ("silhouette", "davies_bouldin"),
-    ProblemType.FORECASTING: ("rmse", "mae", "mape"),
-}
-
-
-LOWER_IS_BETTER = frozenset({"rmse", "mae", "mape", "log_loss", "davies_bouldin"})
-
-
-def greater_is_better(metric: str) -> bool:
-    """Which way a metric improves (for leaderboards)."""
-    return metric not in LOWER_IS_BETTER
 
 
 def check_target(problem_type: ProblemType, target: str | None, dataset: Dataset) -> str | None:
@@ -89,21 +73,21 @@ def check_target(problem_type: ProblemType, target: str | None, dataset: Dataset
     ):
         raise InvalidInput(
             "Forecasting needs a date column in the dataset; none was recognised.",
-            field="datasetId",
+            field="dataset_id",
         )
     return target
 
 
-def check_metric(problem_type: ProblemType, metric: str | None) -> str:
-    """The metric must be one the problem type is scored with; default to the first."""
-    allowed = METRICS[problem_type]
+def check_metric(problem_type: ProblemType, metric: str | None, metrics: Sequence[str]) -> str:
+    """The metric must be one the problem type is scored with (`metrics`, from the engine's
+    catalogue); none given means the first, the default."""
     if metric is None or not metric.strip():
-        return allowed[0]
+        return metrics[0]
     name = metric.strip().lower()
-    if name not in allowed:
+    if name not in metrics:
         raise InvalidInput(
             f"{metric!r} is not a {problem_type.value.lower()} metric; "
-            f"choose one of: {', '.join(allowed)}.",
+            f"choose one of: {', '.join(metrics)}.",
             field="metric",
         )
     return name
@@ -135,8 +119,10 @@ class Experiment:
         problem_type: ProblemType,
         target: str | None,
         metric: str | None,
+        metrics: Sequence[str],
         now: datetime,
     ) -> Experiment:
+        """`metrics`: the problem type's metrics from the engine's catalogue, default first."""
         return cls(
             account_id=account_id,
             dataset_id=dataset.id,
@@ -144,7 +130,7 @@ class Experiment:
             description=clean_description(description),
             problem_type=problem_type,
             target=check_target(problem_type, target, dataset),
-            metric=check_metric(problem_type, metric),
+            metric=check_metric(problem_type, metric, metrics),
             created_at=now,
             updated_at=now,
         )
@@ -157,6 +143,6 @@ class Experiment:
         self.description = clean_description(description)
         self.updated_at = now
 
-    def change_metric(self, metric: str, now: datetime) -> None:
-        self.metric = check_metric(self.problem_type, metric)
+    def change_metric(self, metric: str, metrics: Sequence[str], now: datetime) -> None:
+        self.metric = check_metric(self.problem_type, metric, metrics)
         self.updated_at = now

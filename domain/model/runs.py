@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,15 +57,6 @@ class SearchMethod(enum.Enum):
     BAYESIAN = "BAYESIAN"
 
 
-# The engine's candidate families (automl/candidates.py; a test keeps the two in step).
-SUPERVISED_ALGORITHMS = (
-    "lightgbm",
-    "random_forest",
-    "extra_trees",
-    "hist_gradient_boosting",
-    "linear",
-)
-CLUSTERING_ALGORITHMS = ("kmeans", "gaussian_mixture", "hdbscan")
 MAX_TRIALS = 1000
 MAX_TIMEOUT_SECONDS = 24 * 3600
 
@@ -85,30 +77,27 @@ class RunConfig:
     date_column: str | None = None
     horizon: int = 7
 
-    def check(self, problem_type: ProblemType) -> RunConfig:
-        """Validate against the problem type; returns self for chaining."""
+    def check(self, problem_type: ProblemType, known_algorithms: Sequence[str]) -> RunConfig:
+        """Validate against the problem type and the algorithms the engine offers for it
+        (its catalogue); returns self for chaining."""
         if self.max_trials is None and self.timeout_seconds is None:
             raise InvalidInput("Give the budget maxTrials, timeoutSeconds or both.", "budget")
         if self.max_trials is not None and not 1 <= self.max_trials <= MAX_TRIALS:
-            raise InvalidInput(f"maxTrials must be from 1 to {MAX_TRIALS}.", "budget.maxTrials")
+            raise InvalidInput(f"maxTrials must be from 1 to {MAX_TRIALS}.", "max_trials")
         if (
             self.timeout_seconds is not None
             and not 1 <= self.timeout_seconds <= MAX_TIMEOUT_SECONDS
         ):
             raise InvalidInput(
-                f"timeoutSeconds must be from 1 to {MAX_TIMEOUT_SECONDS}.", "budget.timeoutSeconds"
+                f"timeoutSeconds must be from 1 to {MAX_TIMEOUT_SECONDS}.", "timeout_seconds"
             )
         if not 2 <= self.cv_folds <= 10:
-            raise InvalidInput("cvFolds must be from 2 to 10.", "cvFolds")
+            raise InvalidInput("cvFolds must be from 2 to 10.", "cv_folds")
         if not 0 <= self.seed <= 2**31 - 1:
             raise InvalidInput("seed must be from 0 to 2147483647.", "seed")
         if not 1 <= self.horizon <= 365:
             raise InvalidInput("The forecast horizon must be from 1 to 365 periods.", "horizon")
-        known = (
-            CLUSTERING_ALGORITHMS
-            if problem_type is ProblemType.CLUSTERING
-            else SUPERVISED_ALGORITHMS
-        )
+        known = tuple(known_algorithms)
         if self.algorithms is not None:
             unknown = [a for a in self.algorithms if a not in known]
             if unknown or not self.algorithms:
@@ -119,33 +108,51 @@ class RunConfig:
                 )
         return self
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method.value,
-            "maxTrials": self.max_trials,
-            "timeoutSeconds": self.timeout_seconds,
-            "algorithms": list(self.algorithms) if self.algorithms is not None else None,
-            "cvFolds": self.cv_folds,
-            "seed": self.seed,
-            "seriesId": self.series_id,
-            "dateColumn": self.date_column,
-            "horizon": self.horizon,
-        }
 
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
-        algorithms = raw.get("algorithms")
-        return cls(
-            method=SearchMethod(raw.get("method", "AUTO")),
-            max_trials=raw.get("maxTrials"),
-            timeout_seconds=raw.get("timeoutSeconds"),
-            algorithms=tuple(algorithms) if algorithms is not None else None,
-            cv_folds=int(raw.get("cvFolds", 5)),
-            seed=int(raw.get("seed", 0)),
-            series_id=raw.get("seriesId"),
-            date_column=raw.get("dateColumn"),
-            horizon=int(raw.get("horizon", 7)),
-        )
+@dataclass(frozen=True, slots=True)
+class EnsembleMember:
+    """One trial of the model a run delivered, with its weight in the blend."""
+
+    trial_number: int
+    algorithm: str
+    weight: float
+    score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunMetrics:
+    """What a finished training scored: the delivered model (one trial or an ensemble of
+    trials), its cross-validated and held-out scores, and why the search stopped."""
+
+    metric: str
+    cv_score: float | None
+    best_algorithm: str
+    trials: int
+    stopped_reason: str
+    cv: dict[str, float | None] = field(default_factory=dict)
+    test: dict[str, float | None] = field(default_factory=dict)
+    ensemble: bool = False
+    # The trials the delivered model is made of: one (weight 1) or an ensemble's members.
+    # Empty for runs recorded before members were kept.
+    members: tuple[EnsembleMember, ...] = ()
+
+    @property
+    def best_trial_number(self) -> int | None:
+        """The one trial the delivered model is; None for an ensemble (or when unknown)."""
+        if self.ensemble or len(self.members) != 1:
+            return None
+        return self.members[0].trial_number
+
+
+@dataclass(frozen=True, slots=True)
+class BestTrialQuery:
+    """Which trial to show as a run's best: the one its model is, when the run delivered one
+    (`number`), else the top-scored of the current attempt."""
+
+    run_id: str
+    attempt: int
+    metric: str
+    number: int | None = None
 
 
 class StaleAttempt(Conflict):
@@ -162,12 +169,12 @@ class Run:
     attempt: int
     progress: float
     queued_at: datetime
-    config: dict[str, Any] = field(default_factory=dict)
+    config: RunConfig = field(default_factory=RunConfig)
     started_at: datetime | None = None
     finished_at: datetime | None = None
     heartbeat_at: datetime | None = None
     error: str | None = None
-    metrics: dict[str, Any] | None = None
+    metrics: RunMetrics | None = None
     mlflow_run_id: str | None = None
     idempotency_key: str | None = None
     version: int = 0  # optimistic lock: every save checks and bumps it
@@ -179,7 +186,7 @@ class Run:
         cls,
         account_id: str,
         experiment_id: str,
-        config: dict[str, Any],
+        config: RunConfig,
         now: datetime,
         idempotency_key: str | None = None,
     ) -> Run:
@@ -193,6 +200,14 @@ class Run:
             config=config,
             idempotency_key=idempotency_key,
         )
+
+    def best_trial_query(self, metric: str) -> BestTrialQuery | None:
+        """How to find the trial to show as this run's best; None when its delivered model is
+        an ensemble, which no single trial is (`metrics.members` names its trials)."""
+        if self.metrics is not None and self.metrics.ensemble:
+            return None
+        number = self.metrics.best_trial_number if self.metrics is not None else None
+        return BestTrialQuery(self.id, self.attempt, metric, number)
 
     @property
     def job_id(self) -> str:

@@ -75,7 +75,7 @@ class CampaignService:
             if campaign_id is not None:
                 campaign = await uow.campaigns.get(principal.account_id, campaign_id)
                 if campaign is None:
-                    raise NotFound(f"Campaign {campaign_id!r} was not found.", field="campaignId")
+                    raise NotFound(f"Campaign {campaign_id!r} was not found.", field="campaign_id")
             discount = Discount.schedule(
                 account_id=principal.account_id,
                 listing_id=listing_id,
@@ -99,7 +99,7 @@ class CampaignService:
                 raise clash or Conflict(
                     f"Listing {discount.listing_id} got another discount at the same time; "
                     "list its discounts and try again.",
-                    field="startsAt",
+                    field="starts_at",
                 ) from None
         return discount
 
@@ -116,7 +116,7 @@ class CampaignService:
                     f"Listing {discount.listing_id} already has discount {other.id} from "
                     f"{other.starts_at.isoformat()} to {other.ends_at.isoformat()}; "
                     "cancel it or pick another period.",
-                    field="startsAt",
+                    field="starts_at",
                 )
         return None
 

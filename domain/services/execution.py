@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from domain.errors import Conflict, DomainError
 from domain.model.runs import (
@@ -21,7 +22,6 @@ from domain.model.runs import (
     ModelStage,
     NewRunEvent,
     Run,
-    RunConfig,
     RunEvent,
     RunEventType,
     RunStatus,
@@ -29,7 +29,10 @@ from domain.model.runs import (
     Trial,
 )
 from domain.ports import (
+    Best,
     Clock,
+    Log,
+    Progress,
     RunEventLog,
     Trainer,
     TrainingCanceled,
@@ -37,6 +40,8 @@ from domain.ports import (
     TrainingFailed,
     TrainingJob,
     TrainingOutcome,
+    TrialFinished,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
 from domain.services.outbox import RunOutbox
@@ -44,12 +49,11 @@ from domain.services.outbox import RunOutbox
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_EVENT_TYPES = {
-    "trial_started": RunEventType.LOG,
-    "trial_finished": RunEventType.TRIAL,
-    "best": RunEventType.BEST,
-    "progress": RunEventType.PROGRESS,
-    "log": RunEventType.LOG,
+_EVENT_TYPES: dict[type, RunEventType] = {
+    TrialFinished: RunEventType.TRIAL,
+    Best: RunEventType.BEST,
+    Progress: RunEventType.PROGRESS,
+    Log: RunEventType.LOG,
 }
 
 
@@ -73,6 +77,10 @@ class ExecutionPolicy:
     # then the attempt is abandoned (the sweeper retries it as a new attempt, never FAILED).
     write_retry_for: timedelta = timedelta(seconds=120)
     transient: Callable[[BaseException], bool] = _connection_trouble
+    # Engine events (trials, progress, logs) are written in batches: one transaction per this
+    # much time (or per `batch_size` events); status changes flush what waits first.
+    batch_interval: timedelta = timedelta(milliseconds=250)
+    batch_size: int = 100
 
 
 class RunDeferred(Exception):
@@ -126,10 +134,32 @@ class RunExecution:
         self._worker_id = worker_id
         self._outbox = outbox  # where handed-back attempts are enqueued again
         self._leaving = False
+        self._stops: dict[str, tuple[int, asyncio.Event]] = {}  # attempts executing here
 
     async def execute(self, run_id: str, attempt: int) -> RunStatus | None:
         """Run the attempt to its end; None when it was not this attempt's to run (or it was
         handed back). Raises RunDeferred when the run's account has no free slot."""
+        # Registered before the claim: a cancel signal arriving right after the claim commits
+        # stops the training before it starts.
+        stop = asyncio.Event()
+        self._stops[run_id] = (attempt, stop)
+        try:
+            return await self._execute(run_id, attempt, stop)
+        finally:
+            if self._stops.get(run_id, (0, None))[1] is stop:
+                del self._stops[run_id]
+
+    def interrupt(self, run_id: str, attempt: int | None = None) -> bool:
+        """Stop the run's training now if this process executes it (a cancel signal); True
+        when it did. The run's state decides what follows: CANCELING ends CANCELED."""
+        found = self._stops.get(run_id)
+        if found is None or (attempt is not None and found[0] != attempt):
+            return False
+        found[1].set()
+        log.info("run.interrupted", extra={"run_id": run_id, "attempt": found[0]})
+        return True
+
+    async def _execute(self, run_id: str, attempt: int, stop: asyncio.Event) -> RunStatus | None:
         try:
             run, job = await retrying(
                 self._policy, "claiming the run", lambda: self._claim(run_id, attempt)
@@ -140,26 +170,38 @@ class RunExecution:
         except RunAbandoned as exc:
             log.warning("run.abandoned: %s", exc, extra={"run_id": run_id, "attempt": attempt})
             return None
-        stop = asyncio.Event()
         progress = [0.0]  # the engine's latest progress, written by each heartbeat
-        beating = asyncio.create_task(self._heartbeat(run, stop, progress))
+        latest = [run]  # the run as last written by this attempt (its version)
+        beating = asyncio.create_task(self._heartbeat(run, stop, progress, latest))
+        batch = _EventBatch(self, run, attempt, stop)
 
         async def on_event(event: TrainingEvent) -> None:
             progress[0] = max(progress[0], event.progress)
-            await self.record(run, attempt, event)
+            await batch.add(event)
 
         def should_stop() -> bool:  # canceled, lost, or this worker is stopping
             return stop.is_set() or self._leaving
 
+        async def train() -> TrainingOutcome:
+            try:
+                result = await self._trainer.train(job, on_event, should_stop)
+            except TrainingCanceled:
+                batch.raise_failure()  # stopped because a batch could not be written
+                raise
+            batch.raise_failure()
+            return result
+
         outcome: TrainingOutcome | None = None
+        partial: dict[str, Any] | None = None  # the best so far of a canceled training
         error: str | None = None
         try:
-            outcome = await self._trainer.train(job, on_event, should_stop)
+            outcome = await train()
             status = RunStatus.SUCCEEDED
-        except TrainingCanceled:
+        except TrainingCanceled as exc:
             if self._leaving:
                 return await self.hand_back(run, attempt)
             status = RunStatus.CANCELED
+            partial = exc.metrics
         except TrainingFailed as exc:
             status, error = RunStatus.FAILED, str(exc)
         except StaleAttempt:
@@ -184,13 +226,16 @@ class RunExecution:
             beating.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beating
+            await batch.close()
         if self._leaving:
+            await batch.flush_quietly()
             return await self.hand_back(run, attempt)
+        pending = batch.take()  # written with the final status, in its transaction
         try:
             return await retrying(
                 self._policy,
                 "finishing the run",
-                lambda: self._finish(run, job, status, outcome, error),
+                lambda: self._finish(latest[0], job, status, outcome, error, pending, partial),
             )
         except RunAbandoned as exc:
             log.warning("run.abandoned: %s", exc, extra={"run_id": run_id, "attempt": attempt})
@@ -255,6 +300,9 @@ class RunExecution:
             claimed = await uow.run_events.append(
                 run.id, [NewRunEvent.status(run, worker=self._worker_id)], now
             )
+            # The attempt is taken: its enqueue intent is done (startRun does not clear it,
+            # which saves a transaction per run).
+            await uow.run_outbox.remove([(run.id, attempt)])
             await uow.commit()
         await self._events.publish(run.account_id, claimed)
         date_column = next((c.name for c in dataset.columns if c.dtype == "datetime"), None)
@@ -269,35 +317,57 @@ class RunExecution:
             problem_type=experiment.problem_type,
             target=experiment.target,
             metric=experiment.metric,
-            config=RunConfig.from_dict(run.config),
+            config=run.config,
             date_column=date_column,
-            column_kinds={c.name: c.dtype for c in dataset.columns},
+            column_types={c.name: c.dtype for c in dataset.columns},
         )
         return run, job
 
     async def record(self, run: Run, attempt: int, event: TrainingEvent) -> None:
-        """Store and publish an engine event (trials in the same transaction); refused for a
-        stale attempt; retried through outages."""
-        kind = _EVENT_TYPES.get(event.kind, RunEventType.LOG)
-        new = NewRunEvent(kind, event.message or None, event.progress, event.data)
+        """Store and publish one engine event at once (see `record_many`)."""
+        await self.record_many(run, attempt, [event])
+
+    async def record_many(self, run: Run, attempt: int, events: Sequence[TrainingEvent]) -> None:
+        """Store a batch of engine events and their trials in one transaction, then publish
+        them; refused for a stale attempt; retried through outages."""
+        news = [_stored(run, attempt, event) for event in events]
+        if not news:
+            return
 
         async def write() -> list[RunEvent]:
             async with self._uow() as uow:
-                if kind is RunEventType.TRIAL:
-                    current = await uow.runs.find(run.id)
-                    if current is None:
-                        raise StaleAttempt(f"Run {run.id} no longer exists.")
-                    current.fence(attempt)
-                    await uow.trials.add(_trial(run, attempt, event.data or {}))
-                stored = await uow.run_events.append(run.id, [new], self._clock.now())
+                stored = await self._write_events(uow, run, attempt, news)
                 await uow.commit()
             return stored
 
-        stored = await retrying(self._policy, "recording an event", write)
-        await self._events.publish(run.account_id, stored, announce=kind is not RunEventType.LOG)
+        stored = await retrying(self._policy, "recording events", write)
+        announce = any(new.type is not RunEventType.LOG for new, _ in news)
+        await self._events.publish(run.account_id, stored, announce=announce)
 
-    async def _heartbeat(self, run: Run, stop: asyncio.Event, progress: list[float]) -> None:
-        """Keep the attempt alive; notice cancel requests and lost ownership."""
+    async def _write_events(
+        self,
+        uow: UnitOfWork,
+        run: Run,
+        attempt: int,
+        news: Sequence[tuple[NewRunEvent, Trial | None]],
+    ) -> list[RunEvent]:
+        """Within `uow`: the attempt's trials (fenced) and events."""
+        trials = [trial for _, trial in news if trial is not None]
+        if trials:
+            current = await uow.runs.find(run.id)
+            if current is None:
+                raise StaleAttempt(f"Run {run.id} no longer exists.")
+            current.fence(attempt)
+        for trial in trials:
+            await uow.trials.add(trial)
+        return await uow.run_events.append(run.id, [new for new, _ in news], self._clock.now())
+
+    async def _heartbeat(
+        self, run: Run, stop: asyncio.Event, progress: list[float], latest: list[Run]
+    ) -> None:
+        """Keep the attempt alive; notice cancel requests (a fallback: a cancel signal
+        usually stops the training first) and lost ownership. A run shorter than one interval
+        never beats."""
         interval = self._policy.heartbeat_interval.total_seconds()
         while True:
             await asyncio.sleep(interval)
@@ -309,6 +379,7 @@ class RunExecution:
                     current.beat(run.attempt, progress[0], self._clock.now())
                     await uow.runs.save(current)
                     await uow.commit()
+                latest[0] = current
                 if current.status is RunStatus.CANCELING:
                     stop.set()
             except StaleAttempt:
@@ -342,12 +413,34 @@ class RunExecution:
         status: RunStatus,
         outcome: TrainingOutcome | None,
         error: str | None,
+        pending: Sequence[tuple[NewRunEvent, Trial | None]] = (),
+        partial: dict[str, Any] | None = None,
+    ) -> RunStatus | None:
+        """Write the final state, with the engine events still waiting, in one transaction.
+        First from the run as this attempt last wrote it (no read: nobody else writes a run
+        while it trains, but for a cancel); when its version moved on, read it again."""
+        try:
+            return await self._finish_from(run, job, status, outcome, error, pending, partial)
+        except StaleAttempt:
+            pass
+        return await self._finish_from(None, job, status, outcome, error, pending, partial)
+
+    async def _finish_from(
+        self,
+        known: Run | None,
+        job: TrainingJob,
+        status: RunStatus,
+        outcome: TrainingOutcome | None,
+        error: str | None,
+        pending: Sequence[tuple[NewRunEvent, Trial | None]],
+        partial: dict[str, Any] | None,
     ) -> RunStatus | None:
         now = self._clock.now()
         attempt = job.attempt
+        run_id = job.run_id
         try:
             async with self._uow() as uow:
-                current = await uow.runs.find(run.id)
+                current = copy.copy(known) if known else await uow.runs.find(run_id)
                 if current is None:
                     return None
                 current.fence(attempt)
@@ -357,6 +450,8 @@ class RunExecution:
                     status = RunStatus.CANCELED
                     if outcome is not None:
                         current.metrics = outcome.metrics
+                    elif partial is not None:
+                        current.metrics = partial
                 elif outcome is not None:
                     current.metrics = outcome.metrics
                     current.mlflow_run_id = outcome.mlflow_run_id
@@ -367,7 +462,7 @@ class RunExecution:
                             experiment_id=current.experiment_id,
                             run_id=current.id,
                             stage=ModelStage.NONE,
-                            metrics=outcome.metrics,
+                            metrics=outcome.model_metrics,
                             created_at=now,
                             feature_importances=outcome.feature_importances,
                             artifact_key=outcome.artifact_key,
@@ -377,29 +472,111 @@ class RunExecution:
                     )
                 current.error = error
                 current.move_to(status, now)
-                await uow.runs.save(current)
-                news = [NewRunEvent(RunEventType.ERROR, error, None, None)] if error else []
+                await uow.runs.save(current)  # StaleAttempt when `known` was out of date
+                news = [new for new, _ in pending]
+                if error:
+                    news.append(NewRunEvent(RunEventType.ERROR, error, None, None))
                 news.append(NewRunEvent.status(current))
+                for trial in (trial for _, trial in pending if trial is not None):
+                    await uow.trials.add(trial)
                 stored = await uow.run_events.append(current.id, news, now)
                 await uow.commit()
-        except (StaleAttempt, Conflict) as exc:
-            log.warning("finish refused: %s", exc, extra={"run_id": run.id, "attempt": attempt})
+        except StaleAttempt:
+            if known is not None:
+                raise  # read the run again
+            log.warning("finish refused: stale attempt", extra={"run_id": run_id})
+            return None
+        except Conflict as exc:
+            log.warning("finish refused: %s", exc, extra={"run_id": run_id, "attempt": attempt})
             return None
         await self._events.publish(current.account_id, stored)
         return status
 
 
-def _trial(run: Run, attempt: int, data: dict) -> Trial:
+def _stored(run: Run, attempt: int, event: TrainingEvent) -> tuple[NewRunEvent, Trial | None]:
+    """An engine event as the run's log stores it, with its trial when it reports one."""
+    new = NewRunEvent(_EVENT_TYPES[type(event)], event.message or None, event.progress, event.data)
+    trial = _trial(run, attempt, event) if isinstance(event, TrialFinished) else None
+    return new, trial
+
+
+class _EventBatch:
+    """Engine events of one attempt waiting to be written: one transaction per batch, at most
+    `batch_interval` after its first event (or at `batch_size` events); what still waits at the
+    end goes into the final status change's transaction. A failed write (a stale attempt)
+    stops the training and is raised at the next event."""
+
+    def __init__(self, execution: RunExecution, run: Run, attempt: int, stop: asyncio.Event):
+        self._execution = execution
+        self._run = run
+        self._attempt = attempt
+        self._stop = stop
+        self._waiting: list[TrainingEvent] = []
+        self._timer: asyncio.Task[None] | None = None
+        self._failure: BaseException | None = None
+        self._lock = asyncio.Lock()
+
+    async def add(self, event: TrainingEvent) -> None:
+        if self._failure is not None:
+            raise self._failure
+        self._waiting.append(event)
+        if len(self._waiting) >= self._execution._policy.batch_size:
+            await self._flush()
+        elif self._timer is None or self._timer.done():
+            self._timer = asyncio.create_task(self._flush_later())
+        if self._failure is not None:
+            raise self._failure
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self._execution._policy.batch_interval.total_seconds())
+        await self._flush()
+
+    async def _flush(self) -> None:
+        async with self._lock:
+            events, self._waiting = self._waiting, []
+            if not events or self._failure is not None:
+                return
+            try:
+                await self._execution.record_many(self._run, self._attempt, events)
+            except Exception as exc:
+                self._failure = exc
+                self._stop.set()
+
+    def raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    async def close(self) -> None:
+        """Stop the timer; what waits stays for `take` or `flush_quietly`."""
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+        async with self._lock:  # a flush in flight ends first
+            pass
+
+    async def flush_quietly(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._flush()
+
+    def take(self) -> list[tuple[NewRunEvent, Trial | None]]:
+        events, self._waiting = self._waiting, []
+        if self._failure is not None:
+            return []
+        return [_stored(self._run, self._attempt, event) for event in events]
+
+
+def _trial(run: Run, attempt: int, event: TrialFinished) -> Trial:
     return Trial(
         run_id=run.id,
         account_id=run.account_id,
         attempt=attempt,
-        number=int(data.get("number", 0)),
-        algorithm=str(data.get("algorithm", "")),
-        params=dict(data.get("params") or {}),
-        score=data.get("cv_score", data.get("score")),
-        status=str(data.get("status", "complete")).upper(),
-        duration_seconds=data.get("duration_seconds"),
+        number=event.number,
+        algorithm=event.algorithm,
+        params=dict(event.params),
+        score=event.score,
+        status=event.status.upper(),
+        duration_seconds=event.duration_seconds,
     )
 
 
@@ -463,6 +640,7 @@ class Sweeper:
             if retry:
                 await self._outbox.enqueue([(run.id, run.attempt)])
         changed += await self._outbox.relay(now)
+        await self._events.relay_pending()
         async with self._uow() as uow:
             waiting = await uow.runs.queued_before(now - self._policy.requeue_after, limit=100)
         # Same job ids: a no-op for jobs the queue still has.

@@ -11,6 +11,7 @@ from domain.model.runs import ModelStage
 from domain.pagination import Page, PageRequest
 from domain.ports import (
     Clock,
+    EngineCatalogue,
     ExperimentFilter,
     RunFiles,
     TableStore,
@@ -28,8 +29,11 @@ class ExperimentService:
         clock: Clock,
         files: TableStore,
         run_files: RunFiles | None = None,
+        *,
+        catalogue: EngineCatalogue,
     ) -> None:
         self._uow = uow
+        self._catalogue = catalogue
         self._clock = clock
         self._files = files
         self._run_files = run_files
@@ -49,7 +53,7 @@ class ExperimentService:
         async with self._uow() as uow:
             dataset = await uow.datasets.get(principal.account_id, dataset_id)
             if dataset is None:
-                raise NotFound(f"Dataset {dataset_id!r} was not found.", field="datasetId")
+                raise NotFound(f"Dataset {dataset_id!r} was not found.", field="dataset_id")
             experiment = Experiment.define(
                 account_id=principal.account_id,
                 dataset=dataset,
@@ -58,6 +62,7 @@ class ExperimentService:
                 problem_type=problem_type,
                 target=target,
                 metric=metric,
+                metrics=self._catalogue.metrics(problem_type),
                 now=self._clock.now(),
             )
             await self._check_name_free(uow, experiment)
@@ -88,7 +93,8 @@ class ExperimentService:
             if description is not None or clear_description:
                 experiment.describe(description, now)
             if metric is not None:
-                experiment.change_metric(metric, now)
+                metrics = self._catalogue.metrics(experiment.problem_type)
+                experiment.change_metric(metric, metrics, now)
             await uow.experiments.save(experiment)
             await uow.commit()
         return experiment

@@ -127,8 +127,8 @@ class ModelService:
         async with self._uow() as uow:
             model = await uow.models.get(principal.account_id, model_id)
         if model is None:
-            raise NotFound(f"Model {model_id!r} was not found.", "modelId")
+            raise NotFound(f"Model {model_id!r} was not found.", "model_id")
         if model.artifact_key is None:
-            raise NotFound(f"Model {model_id!r} has no stored artifact.", "modelId")
+            raise NotFound(f"Model {model_id!r} has no stored artifact.", "model_id")
         checked = check_rows(rows, model.input_schema or {}, model.problem_type)
         return await self._store.predict(model.artifact_key, checked)

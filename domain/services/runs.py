@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.model.accounts import Principal
-from domain.model.experiments import ProblemType, greater_is_better
-from domain.model.runs import Model, NewRunEvent, Run, RunConfig, RunEvent, StaleAttempt, Trial
+from domain.model.experiments import ProblemType
+from domain.model.runs import (
+    BestTrialQuery,
+    Model,
+    NewRunEvent,
+    Run,
+    RunConfig,
+    RunEvent,
+    RunStatus,
+    StaleAttempt,
+    Trial,
+)
 from domain.pagination import Page, PageRequest
-from domain.ports import Clock, ModelFilter, RunEventLog, RunFilter, UnitOfWorkFactory
+from domain.ports import (
+    Clock,
+    EngineCatalogue,
+    ModelFilter,
+    RunEventLog,
+    RunFilter,
+    RunSignals,
+    UnitOfWorkFactory,
+)
 from domain.services.outbox import RunOutbox
 
 log = logging.getLogger(__name__)
@@ -39,12 +57,17 @@ class RunService:
         outbox: RunOutbox,
         events: RunEventLog,
         max_queued_per_account: int = DEFAULT_MAX_QUEUED_RUNS,
+        signals: RunSignals | None = None,
+        *,
+        catalogue: EngineCatalogue,
     ) -> None:
         self._uow = uow
+        self._catalogue = catalogue
         self._clock = clock
         self._outbox = outbox
         self._events = events
         self._max_queued = max_queued_per_account
+        self._signals = signals  # tells the executing worker to stop now, not at a heartbeat
 
     async def start(
         self,
@@ -56,22 +79,22 @@ class RunService:
         """Queue a run of the experiment; the same idempotency key returns the same run."""
         principal.require_write()
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 100:
-            raise InvalidInput("idempotencyKey must be 1 to 100 characters.", "idempotencyKey")
+            raise InvalidInput("idempotencyKey must be 1 to 100 characters.", "idempotency_key")
         async with self._uow() as uow:
             experiment = await uow.experiments.get(principal.account_id, experiment_id)
             if experiment is None:
-                raise NotFound(f"Experiment {experiment_id!r} was not found.", "experimentId")
-            config.check(experiment.problem_type)
+                raise NotFound(f"Experiment {experiment_id!r} was not found.", "experiment_id")
+            config.check(
+                experiment.problem_type, self._catalogue.algorithms(experiment.problem_type)
+            )
             if experiment.problem_type is ProblemType.FORECASTING:
                 dataset = await uow.datasets.get(principal.account_id, experiment.dataset_id)
                 for name, column in (
-                    ("seriesId", config.series_id),
-                    ("dateColumn", config.date_column),
+                    ("series_id", config.series_id),
+                    ("date_column", config.date_column),
                 ):
                     if column is not None and (dataset is None or dataset.column(column) is None):
-                        raise InvalidInput(
-                            f"The dataset has no column {column!r}.", f"forecast.{name}"
-                        )
+                        raise InvalidInput(f"The dataset has no column {column!r}.", name)
             if idempotency_key is not None:
                 existing = await uow.runs.find_by_idempotency_key(
                     principal.account_id, idempotency_key
@@ -80,7 +103,7 @@ class RunService:
                     if existing.experiment_id != experiment_id:
                         raise Conflict(
                             "This idempotencyKey was used for another experiment.",
-                            "idempotencyKey",
+                            "idempotency_key",
                         )
                     return existing
             waiting = await uow.runs.count_waiting(principal.account_id, self._max_queued)
@@ -91,9 +114,7 @@ class RunService:
                     "to start, or cancel some, then try again."
                 )
             now = self._clock.now()
-            run = Run.queue(
-                principal.account_id, experiment_id, config.to_dict(), now, idempotency_key
-            )
+            run = Run.queue(principal.account_id, experiment_id, config, now, idempotency_key)
             # One transaction: the run, its first event and the intent to enqueue it. Either
             # all of it is stored, or nothing is.
             try:
@@ -110,8 +131,12 @@ class RunService:
                 if winner is None:
                     raise
                 return winner
-        await self._outbox.enqueue([(run.id, run.attempt)])
-        await self._events.publish(principal.account_id, events)
+        # Both at once (the worker's claim, and so its RUNNING event, comes after several
+        # database round trips); the claim clears the outbox entry, so no transaction here.
+        await asyncio.gather(
+            self._events.publish(principal.account_id, events),
+            self._outbox.enqueue([(run.id, run.attempt)], clear=False),
+        )
         return run
 
     async def _by_key(self, principal: Principal, key: str) -> Run | None:
@@ -119,14 +144,16 @@ class RunService:
             return await uow.runs.find_by_idempotency_key(principal.account_id, key)
 
     async def cancel(self, principal: Principal, run_id: str) -> Run:
-        """Queued runs cancel at once; running ones move to CANCELING and the worker stops."""
+        """Queued runs cancel at once; running ones move to CANCELING and their worker is told
+        at once (its next heartbeat notices the cancel too, should the signal be lost)."""
         principal.require_write()
         for tries_left in reversed(range(CANCEL_TRIES)):
             try:
                 async with self._uow() as uow:
-                    run = await uow.runs.get(principal.account_id, run_id)
-                    if run is None:
+                    found = await uow.runs.get(principal.account_id, run_id)
+                    if found is None:
                         raise NotFound.of("Run", run_id)
+                    run = found
                     now = self._clock.now()
                     run.request_cancel(now)
                     await uow.runs.save(run)
@@ -139,6 +166,11 @@ class RunService:
                 # decide anew; the client asked once and should not see the race.
                 if not tries_left:
                     raise
+        if run.status is RunStatus.CANCELING and self._signals is not None:
+            try:
+                await self._signals.cancel(run.id, run.attempt)
+            except Exception as exc:  # best effort: the heartbeat is the fallback
+                log.warning("cancel signal not sent (%s); the heartbeat will notice", exc)
         await self._events.publish(principal.account_id, events)
         return run
 
@@ -168,18 +200,29 @@ class RunService:
         """The current attempt's leaderboard, best first by the experiment's metric."""
         async with self._uow() as uow:
             return await uow.trials.page(
-                principal.account_id, run.id, run.attempt, request, greater_is_better(metric)
+                principal.account_id,
+                run.id,
+                run.attempt,
+                request,
+                self._catalogue.greater_is_better(metric),
             )
 
     async def best_trials(
-        self, principal: Principal, runs: Sequence[tuple[str, int, str]]
+        self, principal: Principal, queries: Sequence[BestTrialQuery]
     ) -> dict[str, Trial]:
-        """The best trial of each (run id, attempt, metric)."""
+        """The trial to show as each run's best, by run id: the one its delivered model is, or
+        (no model yet) the top-scored of the current attempt."""
+        chosen = [(q.run_id, q.attempt, q.number) for q in queries if q.number is not None]
+        ranked = [
+            (q.run_id, q.attempt, self._catalogue.greater_is_better(q.metric))
+            for q in queries
+            if q.number is None
+        ]
         async with self._uow() as uow:
-            return await uow.trials.best(
-                principal.account_id,
-                [(run_id, attempt, greater_is_better(metric)) for run_id, attempt, metric in runs],
-            )
+            found = await uow.trials.numbered(principal.account_id, chosen) if chosen else {}
+            if ranked:
+                found.update(await uow.trials.best(principal.account_id, ranked))
+            return found
 
     async def compare(self, principal: Principal, ids: Sequence[str]) -> list[ComparedRun]:
         """Runs side by side, in the order asked; all must exist."""
@@ -194,10 +237,8 @@ class RunService:
             experiments = await uow.experiments.get_many(
                 principal.account_id, list({r.experiment_id for r in runs.values()})
             )
-        best = await self.best_trials(
-            principal,
-            [(r.id, r.attempt, experiments[r.experiment_id].metric) for r in runs.values()],
-        )
+        queries = [r.best_trial_query(experiments[r.experiment_id].metric) for r in runs.values()]
+        best = await self.best_trials(principal, [q for q in queries if q is not None])
         return [ComparedRun(runs[i], best.get(i)) for i in unique]
 
     async def follow(
@@ -205,7 +246,7 @@ class RunService:
     ) -> AsyncIterator[RunEvent]:
         """The run's events after `after_seq` (all when None), then live until it ends."""
         if after_seq is not None and after_seq < 0:
-            raise InvalidInput("afterSeq must be 0 or more.", "afterSeq")
+            raise InvalidInput("afterSeq must be 0 or more.", "after_seq")
         await self.get(principal, run_id)  # NotFound for other accounts' runs
         async for event in self._events.follow(run_id, after_seq or 0):
             yield event
@@ -215,7 +256,7 @@ class RunService:
         if experiment_id is not None:
             async with self._uow() as uow:
                 if await uow.experiments.get(principal.account_id, experiment_id) is None:
-                    raise NotFound(f"Experiment {experiment_id!r} was not found.", "experimentId")
+                    raise NotFound(f"Experiment {experiment_id!r} was not found.", "experiment_id")
         async for run_id in self._events.announcements(principal.account_id):
             run = (await self.get_many(principal, [run_id])).get(run_id)
             if run is not None and experiment_id in (None, run.experiment_id):
@@ -241,8 +282,3 @@ class RunService:
     async def models_by_run(self, principal: Principal, run_ids: Sequence[str]) -> dict[str, Model]:
         async with self._uow() as uow:
             return await uow.models.by_run(principal.account_id, run_ids)
-
-
-def describe_config(run: Run) -> dict[str, Any]:
-    """The run's settings as a client sees them."""
-    return RunConfig.from_dict(run.config).to_dict()

@@ -11,7 +11,7 @@ from domain.model.accounts import Principal
 from domain.model.campaigns import Campaign, Discount
 from domain.model.datasets import Dataset
 from domain.model.experiments import Experiment
-from domain.model.runs import Model, Run, Trial
+from domain.model.runs import BestTrialQuery, Model, Run, Trial
 from domain.pagination import Page, PageRequest
 from server.bootstrap import Container
 
@@ -49,15 +49,15 @@ class Loaders:
         self.campaigns: DataLoader[str, Campaign | None] = by_key(
             lambda ids: container.campaigns.get_many(p, ids)
         )
-        self.best_trials: DataLoader[tuple[str, int, str], Trial | None] = DataLoader(
+        self.best_trials: DataLoader[BestTrialQuery, Trial | None] = DataLoader(
             load_fn=self._best_trials
         )
         self._run_pages: dict[PageRequest, DataLoader[str, Page[Run]]] = {}
         self._discount_pages: dict[PageRequest, DataLoader[str, Page[Discount]]] = {}
 
-    async def _best_trials(self, keys: list[tuple[str, int, str]]) -> list[Trial | None]:
+    async def _best_trials(self, keys: list[BestTrialQuery]) -> list[Trial | None]:
         found = await self._container.runs.best_trials(self._principal, keys)
-        return [found.get(run_id) for run_id, _, _ in keys]
+        return [found.get(key.run_id) for key in keys]
 
     def runs_of_experiments(self, request: PageRequest) -> DataLoader[str, Page[Run]]:
         """One loader per distinct page request (`first`/`after`) in the document."""

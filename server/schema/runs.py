@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from domain.errors import NotFound
 from domain.model.runs import (
+    EnsembleMember,
     Model,
     ModelStage,
     Run,
     RunConfig,
     RunEvent,
     RunEventType,
+    RunMetrics,
     RunStatus,
     SearchMethod,
     Trial,
 )
 from domain.pagination import PageRequest
 from domain.ports import ModelFilter, RunFilter
-from domain.services.runs import describe_config
 from server.schema.context import Info
 from server.schema.pagination import Connection, connection
 
@@ -74,8 +77,159 @@ class RunEventGql:
         )
 
 
+def config_json(config: RunConfig) -> dict[str, Any]:
+    """`Run.config` as clients have always read it (a flat JSON object)."""
+    return {
+        "method": config.method.value,
+        "maxTrials": config.max_trials,
+        "timeoutSeconds": config.timeout_seconds,
+        "algorithms": list(config.algorithms) if config.algorithms is not None else None,
+        "cvFolds": config.cv_folds,
+        "seed": config.seed,
+        "seriesId": config.series_id,
+        "dateColumn": config.date_column,
+        "horizon": config.horizon,
+    }
+
+
+def metrics_json(metrics: RunMetrics | None) -> dict[str, Any] | None:
+    """`Run.metrics` as clients have always read it; the typed `results` and `best` say more."""
+    if metrics is None:
+        return None
+    return {
+        "metric": metrics.metric,
+        "cvScore": metrics.cv_score,
+        "cv": dict(metrics.cv),
+        "test": dict(metrics.test),
+        "bestAlgorithm": metrics.best_algorithm,
+        "trials": metrics.trials,
+        "stoppedReason": metrics.stopped_reason,
+        "ensemble": metrics.ensemble,
+    }
+
+
+@strawberry.type(name="RunBudget", description="When the search stops: trials, seconds or both.")
+class BudgetType:
+    max_trials: int | None
+    timeout_seconds: int | None
+
+
+@strawberry.type(name="RunForecastSettings", description="Forecasting runs only.")
+class ForecastSettingsType:
+    series_id: str | None = strawberry.field(description="None: one series.")
+    date_column: str | None = strawberry.field(description="None: the first date column.")
+    horizon: int
+
+
+@strawberry.type(name="RunConfig", description="How a run searches (what startRun was given).")
+class RunConfigType:
+    method: SearchMethodEnum  # type: ignore[valid-type]
+    budget: BudgetType
+    algorithms: list[str] | None = strawberry.field(description="None: every candidate family.")
+    cv_folds: int
+    seed: int
+    forecast: ForecastSettingsType
+
+    @classmethod
+    def of(cls, config: RunConfig) -> RunConfigType:
+        return cls(
+            method=config.method,
+            budget=BudgetType(max_trials=config.max_trials, timeout_seconds=config.timeout_seconds),
+            algorithms=list(config.algorithms) if config.algorithms is not None else None,
+            cv_folds=config.cv_folds,
+            seed=config.seed,
+            forecast=ForecastSettingsType(
+                series_id=config.series_id, date_column=config.date_column, horizon=config.horizon
+            ),
+        )
+
+
+@strawberry.type(name="MetricValue", description="One metric's value.")
+class MetricValueType:
+    name: str
+    value: float | None
+
+    @classmethod
+    def all(cls, values: dict[str, float | None]) -> list[MetricValueType]:
+        return [cls(name=name, value=value) for name, value in values.items()]
+
+
+@strawberry.type(name="RunMetrics", description="What a finished training scored.")
+class RunMetricsType:
+    metric: str = strawberry.field(description="The metric the search optimised.")
+    cv_score: float | None = strawberry.field(description="The delivered model's CV score.")
+    best_algorithm: str = strawberry.field(description="`ensemble` or the best trial's.")
+    trials: int
+    stopped_reason: str
+    ensemble: bool
+    cv: list[MetricValueType] = strawberry.field(description="Every metric, cross-validated.")
+    test: list[MetricValueType] = strawberry.field(description="Every metric, on held-out rows.")
+
+    @classmethod
+    def of(cls, metrics: RunMetrics) -> RunMetricsType:
+        return cls(
+            metric=metrics.metric,
+            cv_score=metrics.cv_score,
+            best_algorithm=metrics.best_algorithm,
+            trials=metrics.trials,
+            stopped_reason=metrics.stopped_reason,
+            ensemble=metrics.ensemble,
+            cv=MetricValueType.all(metrics.cv),
+            test=MetricValueType.all(metrics.test),
+        )
+
+
+@strawberry.type(name="RunBestMember", description="A trial the run's best model is made of.")
+class BestMemberType:
+    trial_number: int
+    algorithm: str
+    weight: float = strawberry.field(description="Its share of the blend (1 for a single trial).")
+    score: float | None = strawberry.field(description="The trial's own CV score.")
+
+    @classmethod
+    def of(cls, member: EnsembleMember) -> BestMemberType:
+        return cls(
+            trial_number=member.trial_number,
+            algorithm=member.algorithm,
+            weight=member.weight,
+            score=member.score,
+        )
+
+
+@strawberry.type(
+    name="RunBest",
+    description="The run's best model: the one it registered once it succeeded (an ensemble "
+    "of trials or a single trial), else the best trial so far.",
+)
+class RunBestType:
+    algorithm: str = strawberry.field(description="`ensemble` or the trial's algorithm.")
+    score: float | None = strawberry.field(description="CV score, in the run's metric.")
+    ensemble: bool
+    members: list[BestMemberType]
+
+    @classmethod
+    def of_metrics(cls, metrics: RunMetrics) -> RunBestType:
+        return cls(
+            algorithm=metrics.best_algorithm,
+            score=metrics.cv_score,
+            ensemble=metrics.ensemble,
+            members=[BestMemberType.of(m) for m in metrics.members],
+        )
+
+    @classmethod
+    def of_trial(cls, trial: Trial) -> RunBestType:
+        member = EnsembleMember(trial.number, trial.algorithm, 1.0, trial.score)
+        return cls(
+            algorithm=trial.algorithm,
+            score=trial.score,
+            ensemble=False,
+            members=[BestMemberType.of(member)],
+        )
+
+
 @strawberry.type(name="Run", description="One execution of an experiment.")
 class RunType:
+    # Plain fields are copied from the Run of the same name (see `of`).
     id: strawberry.ID
     status: RunStatusEnum  # type: ignore[valid-type]
     attempt: int
@@ -83,30 +237,43 @@ class RunType:
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-    metrics: JSON | None
     error: str | None
     mlflow_run_id: str | None
     run: strawberry.Private[Run]
 
     @classmethod
     def of(cls, run: Run) -> RunType:
-        return cls(
-            id=strawberry.ID(run.id),
-            status=run.status,
-            attempt=run.attempt,
-            progress=run.progress,
-            queued_at=run.queued_at,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            metrics=run.metrics,
-            error=run.error,
-            mlflow_run_id=run.mlflow_run_id,
-            run=run,
-        )
+        return cls(run=run, **{name: getattr(run, name) for name in _RUN_FIELDS})
 
-    @strawberry.field(description="Method, budget, algorithms, folds, seed (and forecast options).")
+    @strawberry.field(
+        description="Method, budget, algorithms, folds, seed (and forecast options), as JSON; "
+        "`settings` has the same, typed."
+    )
     def config(self) -> JSON:
-        return describe_config(self.run)
+        return config_json(self.run.config)
+
+    @strawberry.field(description="How the run searches.")
+    def settings(self) -> RunConfigType:
+        return RunConfigType.of(self.run.config)
+
+    @strawberry.field(description="What the finished training scored, as JSON; see `results`.")
+    def metrics(self) -> JSON | None:
+        return metrics_json(self.run.metrics)
+
+    @strawberry.field(description="What the finished training scored (null until then).")
+    def results(self) -> RunMetricsType | None:
+        return RunMetricsType.of(self.run.metrics) if self.run.metrics is not None else None
+
+    @strawberry.field(
+        description="The run's best model: once it succeeded, the model it registered (an "
+        "ensemble with its members, or one trial); before that, the best trial so far."
+    )
+    async def best(self, info: Info) -> RunBestType | None:
+        metrics = self.run.metrics
+        if metrics is not None and (metrics.members or metrics.ensemble):
+            return RunBestType.of_metrics(metrics)
+        trial = await self._best_trial(info)
+        return RunBestType.of_trial(trial) if trial is not None else None
 
     @strawberry.field
     async def experiment(self, info: Info) -> ExperimentType:
@@ -126,11 +293,17 @@ class RunType:
         )
         return connection(page, TrialType.of)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The best trial: the one the registered model is; null when that model is "
+        "an ensemble (see `best`). Before the run ends, the best trial so far."
+    )
     async def best_trial(self, info: Info) -> TrialType | None:
-        metric = await self._metric(info)
-        trial = await info.context.loaders.best_trials.load((self.run.id, self.run.attempt, metric))
+        trial = await self._best_trial(info)
         return TrialType.of(trial) if trial else None
+
+    async def _best_trial(self, info: Info) -> Trial | None:
+        query = self.run.best_trial_query(await self._metric(info))
+        return await info.context.loaders.best_trials.load(query) if query is not None else None
 
     @strawberry.field(description="The run's event log after `afterSeq` (for polling clients).")
     async def events(self, info: Info, after_seq: int = 0, first: int = 100) -> list[RunEventGql]:
@@ -146,6 +319,14 @@ class RunType:
     async def _metric(self, info: Info) -> str:
         experiment = await info.context.loaders.experiments.load(self.run.experiment_id)
         return experiment.metric if experiment else "rmse"
+
+
+# RunType's plain fields: those named like a Run field (a new one is added in RunType only).
+_RUN_FIELDS = tuple(
+    f.name
+    for f in dataclasses.fields(RunType)
+    if f.init and f.name != "run" and f.name in {g.name for g in dataclasses.fields(Run)}
+)
 
 
 @strawberry.type(name="Model", description="A fitted model a succeeded run registered.")
@@ -330,14 +511,14 @@ class RunQuery:
         )
         names: dict[str, None] = {}
         for entry in compared:
-            for key in (entry.run.metrics or {}).get("cv", {}):
+            for key in entry.run.metrics.cv if entry.run.metrics is not None else ():
                 names[key] = None
         return RunComparison(
             runs=[
                 ComparedRun(
                     run=RunType.of(entry.run),
-                    config=describe_config(entry.run),
-                    metrics=entry.run.metrics,
+                    config=config_json(entry.run.config),
+                    metrics=metrics_json(entry.run.metrics),
                     best_trial=TrialType.of(entry.best_trial) if entry.best_trial else None,
                 )
                 for entry in compared

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -97,7 +98,7 @@ async def test_control_characters_are_refused_at_the_boundary(
     api: Api, name: str, values: dict, field: str
 ) -> None:
     seller = await api.sign_up()
-    base = {
+    bases: dict[str, dict[str, Any]] = {
         "CreateCampaign": {"name": "C", "startsAt": at(1), "endsAt": at(2)},
         "ScheduleDiscount": {
             "listingId": "MLB1",
@@ -105,7 +106,8 @@ async def test_control_characters_are_refused_at_the_boundary(
             "startsAt": at(1),
             "endsAt": at(2),
         },
-    }[name]
+    }
+    base = bases[name]
     error = await refused(api, name, {"input": {**base, **values}}, seller, field)
     assert "U+" in error["message"]
 
@@ -148,7 +150,7 @@ async def test_dates_out_of_range_in_utc_are_refused(
     api: Api, name: str, values: dict, field: str
 ) -> None:
     seller = await api.sign_up()
-    base = {
+    bases: dict[str, dict[str, Any]] = {
         "CreateCampaign": {"name": "C", "startsAt": at(1), "endsAt": at(2)},
         "ScheduleDiscount": {
             "listingId": "MLB1234567",
@@ -156,7 +158,8 @@ async def test_dates_out_of_range_in_utc_are_refused(
             "startsAt": "9999-12-31T10:00:00Z",
             "endsAt": "9999-12-31T11:00:00Z",
         },
-    }[name]
+    }
+    base = bases[name]
     error = await refused(api, name, {"input": {**base, **values}}, seller, field)
     assert "out of range" in error["message"]
 

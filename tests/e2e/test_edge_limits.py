@@ -10,7 +10,8 @@ import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 import httpx
 import pytest
@@ -43,7 +44,7 @@ def nested_users(first: str = "100", levels: int = 2) -> str:
 
 
 async def live_while(
-    http: httpx.AsyncClient, send: Callable[[], Awaitable[httpx.Response]]
+    http: httpx.AsyncClient, send: Callable[[], Coroutine[Any, Any, httpx.Response]]
 ) -> tuple[httpx.Response, float]:
     """Send a bad request, then /health/live while it is handled: (its answer, live's delay)."""
     started = time.perf_counter()

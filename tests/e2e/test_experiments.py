@@ -32,6 +32,22 @@ async def test_clustering_needs_no_target_and_scores_by_silhouette(api: Api) -> 
     assert experiment["metric"] == "silhouette"
 
 
+@pytest.mark.parametrize(
+    ("problem_type", "target", "default"),
+    [("CLASSIFICATION", "promo", "roc_auc"), ("FORECASTING", "units_sold", "mae")],
+)
+async def test_the_default_metric_is_the_engines(
+    api: Api, problem_type: str, target: str, default: str
+) -> None:
+    """One default per problem type, the same as the Python engine's (README, "Metrics")."""
+    seller = await api.sign_up()
+    dataset = await api.dataset(seller)
+    experiment = await api.experiment(
+        seller, dataset["id"], problemType=problem_type, target=target
+    )
+    assert experiment["metric"] == default
+
+
 async def test_classification_on_a_text_target(api: Api) -> None:
     seller = await api.sign_up()
     dataset = await api.dataset(seller, CLASSES_CSV)

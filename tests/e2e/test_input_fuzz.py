@@ -31,6 +31,7 @@ from graphql import (
     GraphQLSchema,
     OperationDefinitionNode,
     get_named_type,
+    is_input_type,
     parse,
     type_from_ast,
 )
@@ -192,10 +193,11 @@ def documented_cases(schema: GraphQLSchema, fixtures: Fixtures) -> Iterator[tupl
         (operation,) = [
             d for d in parse(document).definitions if isinstance(d, OperationDefinitionNode)
         ]
-        definitions = {
-            d.variable.name.value: type_from_ast(schema, d.type)
-            for d in operation.variable_definitions or ()
-        }
+        definitions: dict[str, GraphQLInputType] = {}
+        for d in operation.variable_definitions or ():
+            declared = type_from_ast(schema, d.type)
+            assert is_input_type(declared), f"{path.name}: ${d.variable.name.value} is no input"
+            definitions[d.variable.name.value] = declared
         base = {
             name: baseline(type_, name, fixtures, path.stem)
             for name, type_ in definitions.items()

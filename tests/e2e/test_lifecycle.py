@@ -231,6 +231,7 @@ def own_redis(tmp_path: Path) -> Iterator[tuple[str, tuple[Callable[[], None], .
     """A redis-server of this test's own (the shared one is never stopped)."""
     binary = shutil.which("redis-server")
     require_service(binary is not None, "redis-server is not installed")
+    assert binary is not None
     port = free_port()
     processes: list[subprocess.Popen] = []
 

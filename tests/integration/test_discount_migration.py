@@ -48,7 +48,7 @@ async def test_existing_overlaps_keep_the_oldest_discount(fresh_database: str) -
             result = await connection.execute(
                 text("SELECT id, status FROM discounts ORDER BY created_at")
             )
-            statuses = dict(result.all())
+            statuses: dict[str, str] = dict(result.all())
     finally:
         await engine.dispose()
     assert statuses == {

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 
-from domain.model.runs import Run, RunStatus
+from domain.model.runs import Run, RunConfig, RunStatus
 from server.app import create_app
 from server.bootstrap import Container
 from server.config import Settings
@@ -44,7 +44,7 @@ async def seed(api: Api, container: Container, experiments: int) -> Seller:
     async with container.uow() as uow:
         for position, experiment_id in enumerate(ids):
             for attempt in range(3):
-                run = Run.queue(seller.account_id, experiment_id, {"method": "AUTO"}, now)
+                run = Run.queue(seller.account_id, experiment_id, RunConfig(), now)
                 run.queued_at = now + timedelta(seconds=position * 10 + attempt)
                 if attempt == 0:
                     run.move_to(RunStatus.RUNNING, now)

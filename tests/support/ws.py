@@ -10,8 +10,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import websockets
+from websockets.typing import Subprotocol
 
-PROTOCOL = "graphql-transport-ws"
+PROTOCOL = Subprotocol("graphql-transport-ws")
 
 
 class SubscriptionError(Exception):

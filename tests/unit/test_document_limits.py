@@ -179,8 +179,10 @@ async def test_suggestions_are_hidden_when_introspection_is_off() -> None:
     open_schema = build_schema(Settings(graphql_introspection=True))
     closed_schema = build_schema(Settings(graphql_introspection=False))
     query = "{ mee { id } }"
-    shown = (await open_schema.execute(query)).errors[0].message
-    hidden = (await closed_schema.execute(query)).errors[0].message
+    shown_errors = (await open_schema.execute(query)).errors
+    hidden_errors = (await closed_schema.execute(query)).errors
+    assert shown_errors and hidden_errors
+    shown, hidden = shown_errors[0].message, hidden_errors[0].message
     assert "Did you mean 'me'?" in shown
     assert hidden == "Cannot query field 'mee' on type 'Query'."
     enum_query = "query($r: Role) { me { account { users(role: $r) { totalCount } } } }"

@@ -10,7 +10,7 @@ from domain.errors import Conflict, InvalidInput
 from domain.model.campaigns import Campaign, Discount, DiscountStatus
 from domain.model.datasets import Dataset, DatasetColumn
 from domain.model.experiments import Experiment, ProblemType
-from domain.model.runs import Run, RunStatus
+from domain.model.runs import Run, RunConfig, RunStatus
 from domain.pagination import Cursor, PageRequest
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -46,6 +46,7 @@ def test_an_all_missing_target_is_refused() -> None:
             problem_type=ProblemType.REGRESSION,
             target="y",
             metric=None,
+            metrics=("rmse",),
             now=NOW,
         )
 
@@ -61,6 +62,7 @@ def test_too_many_classes_is_probably_a_regression() -> None:
             problem_type=ProblemType.CLASSIFICATION,
             target="id",
             metric=None,
+            metrics=("rmse",),
             now=NOW,
         )
 
@@ -116,7 +118,7 @@ def test_a_discount_within_a_campaign_that_ended_is_a_conflict() -> None:
 
 
 def test_run_state_machine() -> None:
-    run = Run.queue("acc", "exp", {}, NOW)
+    run = Run.queue("acc", "exp", RunConfig(), NOW)
     run.move_to(RunStatus.RUNNING, NOW)
     assert run.started_at == NOW
     run.move_to(RunStatus.CANCELING, NOW)

@@ -30,6 +30,7 @@ async def test_unexpected_errors_are_masked_and_logged(caplog: pytest.LogCapture
     schema = Schema(query=Query)
     with caplog.at_level(logging.ERROR, logger="mlproject.graphql"):
         result = await schema.execute("{ broken }", context_value=FakeContext())
+    assert result.errors
     error = result.errors[0].formatted
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-42"}
     assert "hunter2" not in error["message"]
@@ -39,6 +40,32 @@ async def test_unexpected_errors_are_masked_and_logged(caplog: pytest.LogCapture
 
 async def test_domain_errors_keep_their_code_and_field() -> None:
     result = await Schema(query=Query).execute("{ refused }", context_value=FakeContext())
+    assert result.errors
     error = result.errors[0].formatted
     assert error["message"] == "The percent must be positive."
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "percent"}
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    def start_run(self) -> str:
+        raise InvalidInput("maxTrials must be from 1 to 1000.", field="max_trials")
+
+    @strawberry.mutation
+    def schedule_discount(self) -> str:
+        raise InvalidInput("startsAt is in the past.", field="starts_at")
+
+
+@pytest.mark.parametrize(
+    ("document", "path"),
+    [
+        ("mutation { startRun }", "budget.maxTrials"),
+        ("mutation { again: startRun }", "budget.maxTrials"),  # an alias changes nothing
+        ("mutation { scheduleDiscount }", "startsAt"),
+    ],
+)
+async def test_domain_field_names_become_the_clients_input_paths(document: str, path: str) -> None:
+    schema = Schema(query=Query, mutation=Mutation)
+    result = await schema.execute(document, context_value=FakeContext())
+    assert result.errors[0].formatted["extensions"] == {"code": "BAD_USER_INPUT", "field": path}

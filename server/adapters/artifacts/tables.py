@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from automl.catalogue import MAX_COLUMNS
 from domain.errors import InvalidInput
 from domain.model.datasets import DatasetColumn, TableProfile
 from server.adapters.artifacts.private import private_dir
 
-MAX_COLUMNS = 1000
 SNIFF_BYTES = 64 * 1024
 # UTF-8, with or without the byte-order mark Excel's "CSV UTF-8" writes: the mark must not
 # become part of the first column's name. The trainer reads stored files the same way.

@@ -24,7 +24,7 @@ def common_passwords() -> frozenset[str]:
 def _generate() -> None:  # pragma: no cover - a maintenance tool
     import importlib.metadata
 
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # type: ignore[import-not-found]
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
     words: dict[str, None] = {}
     for word in FREQUENCY_LISTS["passwords"]:

@@ -8,6 +8,7 @@ and a bounded queue, and past the queue a login is refused at once with RATE_LIM
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -43,13 +44,13 @@ class Argon2PasswordHasher:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    async def _run(self, function: object, *args: str) -> T:  # type: ignore[type-var]
+    async def _run(self, function: Callable[..., T], *args: str) -> T:
         if self._in_flight >= self._capacity:
             raise RateLimited("The server is busy checking passwords; try again in a moment.", 1)
         self._in_flight += 1
         try:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._pool, function, *args)  # type: ignore[arg-type]
+            return await loop.run_in_executor(self._pool, function, *args)
         finally:
             self._in_flight -= 1
 

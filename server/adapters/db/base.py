@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -14,6 +24,26 @@ from server.adapters.db.tables import Base
 
 E = TypeVar("E")
 R = TypeVar("R", bound=Base)
+
+
+class FieldMapper(Generic[E, R]):
+    """Entity <-> row by the entity's dataclass fields: each field is the row's attribute of
+    the same name, and the column types (tables.py) convert enums and value objects. Adding a
+    field to an entity means adding its column (and a migration), nothing here."""
+
+    def __init__(self, entity: type[E], row: type[R]) -> None:
+        self.entity = entity
+        self.row = row
+        self.names = tuple(f.name for f in fields(entity))  # type: ignore[arg-type]
+        missing = [n for n in self.names if n not in row.__table__.c]
+        if missing:
+            raise TypeError(f"{row.__name__} has no column for {entity.__name__}.{missing}")
+
+    def to_entity(self, row: R) -> E:
+        return self.entity(**{name: getattr(row, name) for name in self.names})
+
+    def to_values(self, entity: E) -> dict[str, Any]:
+        return {name: getattr(entity, name) for name in self.names}
 
 
 class SqlRepository(Generic[E, R]):
@@ -36,17 +66,19 @@ class SqlRepository(Generic[E, R]):
         raise NotImplementedError
 
     # -- columns -----------------------------------------------------------------------------
+    # Typed as column expressions, not `InstrumentedAttribute`: mypy applies a descriptor's
+    # `__get__` to a property's result, which would make `self._id` a `str`.
     @property
-    def _id(self) -> InstrumentedAttribute[str]:
-        return self.row.id  # type: ignore[no-any-return]
+    def _id(self) -> SQLColumnExpression[str]:
+        return self.row.id
 
     @property
-    def _account(self) -> InstrumentedAttribute[str]:
-        return self.row.account_id  # type: ignore[no-any-return]
+    def _account(self) -> SQLColumnExpression[str]:
+        return self.row.account_id
 
     @property
-    def _sort(self) -> InstrumentedAttribute[Any]:
-        return getattr(self.row, self.sort_field)  # type: ignore[no-any-return]
+    def _sort(self) -> SQLColumnExpression[Any]:
+        return getattr(self.row, self.sort_field)
 
     def cursor_of(self, entity: E) -> str:
         return Cursor(getattr(entity, self.sort_field), entity.id).encode()  # type: ignore[attr-defined]
@@ -101,12 +133,13 @@ class SqlRepository(Generic[E, R]):
 
     async def _pages_by(
         self,
-        group: InstrumentedAttribute[str],
+        group: InstrumentedAttribute[str | None],
         account_id: str,
         keys: Sequence[str],
         request: PageRequest,
     ) -> dict[str, Page[E]]:
-        """A page per group key in two statements, whatever the number of keys."""
+        """A page per group key in two statements, whatever the number of keys (the group
+        column may be nullable: a row whose key is null is in no group)."""
         if not keys:
             return {}
         conditions = [self._account == account_id, group.in_(set(keys))]

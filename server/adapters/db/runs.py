@@ -16,14 +16,13 @@ from domain.model.runs import (
     NewRunEvent,
     Run,
     RunEvent,
-    RunEventType,
     RunStatus,
     StaleAttempt,
     Trial,
 )
 from domain.pagination import Page, PageRequest, offset_cursor
 from domain.ports import ModelFilter, RunFilter
-from server.adapters.db.base import SqlRepository
+from server.adapters.db.base import FieldMapper, SqlRepository
 from server.adapters.db.tables import (
     AccountRow,
     ModelRow,
@@ -33,52 +32,20 @@ from server.adapters.db.tables import (
     TrialRow,
 )
 
+RUNS = FieldMapper(Run, RunRow)
+TRIALS = FieldMapper(Trial, TrialRow)
+EVENTS = FieldMapper(RunEvent, RunEventRow)
+
 
 class SqlRunRepository(SqlRepository[Run, RunRow]):
     row = RunRow
     sort_field = "queued_at"
 
     def to_entity(self, row: RunRow) -> Run:
-        return Run(
-            account_id=row.account_id,
-            experiment_id=row.experiment_id,
-            status=RunStatus(row.status),
-            attempt=row.attempt,
-            progress=row.progress,
-            queued_at=row.queued_at,
-            config=row.config or {},
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-            error=row.error,
-            metrics=row.metrics,
-            mlflow_run_id=row.mlflow_run_id,
-            heartbeat_at=row.heartbeat_at,
-            idempotency_key=row.idempotency_key,
-            version=row.version,
-            handed_back=row.handed_back,
-            id=row.id,
-        )
+        return RUNS.to_entity(row)
 
     def to_values(self, entity: Run) -> dict[str, Any]:
-        return {
-            "id": entity.id,
-            "account_id": entity.account_id,
-            "experiment_id": entity.experiment_id,
-            "status": entity.status.value,
-            "attempt": entity.attempt,
-            "progress": entity.progress,
-            "config": entity.config,
-            "queued_at": entity.queued_at,
-            "started_at": entity.started_at,
-            "finished_at": entity.finished_at,
-            "error": entity.error,
-            "metrics": entity.metrics,
-            "mlflow_run_id": entity.mlflow_run_id,
-            "heartbeat_at": entity.heartbeat_at,
-            "idempotency_key": entity.idempotency_key,
-            "version": entity.version,
-            "handed_back": entity.handed_back,
-        }
+        return RUNS.to_values(entity)
 
     async def save(self, entity: Run) -> None:
         """Compare-and-set on the version: a concurrent writer makes this a StaleAttempt."""
@@ -108,7 +75,7 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
         rows = await self.session.scalars(
             select(RunRow)
             .where(
-                RunRow.status.in_([RunStatus.RUNNING.value, RunStatus.CANCELING.value]),
+                RunRow.status.in_([RunStatus.RUNNING, RunStatus.CANCELING]),
                 RunRow.heartbeat_at < heartbeat_before,
             )
             .limit(limit)
@@ -118,7 +85,7 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
     async def queued_before(self, queued_before: datetime, limit: int) -> list[Run]:
         rows = await self.session.scalars(
             select(RunRow)
-            .where(RunRow.status == RunStatus.QUEUED.value, RunRow.queued_at < queued_before)
+            .where(RunRow.status == RunStatus.QUEUED, RunRow.queued_at < queued_before)
             .order_by(RunRow.queued_at)
             .limit(limit)
         )
@@ -131,7 +98,7 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
         return await self._count(account_id, [RunStatus.RUNNING, RunStatus.CANCELING], limit)
 
     async def _count(self, account_id: str, statuses: list[RunStatus], limit: int) -> int:
-        where = (RunRow.account_id == account_id, RunRow.status.in_([s.value for s in statuses]))
+        where = (RunRow.account_id == account_id, RunRow.status.in_(statuses))
         count = await self.session.scalar(select(func.count()).where(*where)) or 0
         if count + 1 < limit:
             return count  # far from the limit: no need to queue behind anyone
@@ -148,7 +115,7 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
         if where.experiment_id is not None:
             conditions.append(RunRow.experiment_id == where.experiment_id)
         if where.status is not None:
-            conditions.append(RunRow.status == where.status.value)
+            conditions.append(RunRow.status == where.status)
         return await self._page(account_id, request, *conditions)
 
     async def pages_by_experiment(
@@ -161,7 +128,7 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
             select(func.count()).where(
                 RunRow.account_id == account_id,
                 RunRow.experiment_id == experiment_id,
-                RunRow.status.in_([s.value for s in ACTIVE_STATUSES]),
+                RunRow.status.in_(ACTIVE_STATUSES),
             )
         )
         return count or 0
@@ -261,35 +228,11 @@ class SqlTrialRepository:
         self.session = session
 
     async def add(self, trial: Trial) -> None:
-        self.session.add(
-            TrialRow(
-                id=trial.id,
-                account_id=trial.account_id,
-                run_id=trial.run_id,
-                attempt=trial.attempt,
-                number=trial.number,
-                algorithm=trial.algorithm,
-                params=trial.params,
-                score=trial.score,
-                status=trial.status,
-                duration_seconds=trial.duration_seconds,
-            )
-        )
+        self.session.add(TrialRow(**TRIALS.to_values(trial)))
 
     @staticmethod
     def _entity(row: TrialRow) -> Trial:
-        return Trial(
-            run_id=row.run_id,
-            account_id=row.account_id,
-            attempt=row.attempt,
-            number=row.number,
-            algorithm=row.algorithm,
-            params=row.params,
-            score=row.score,
-            status=row.status,
-            duration_seconds=row.duration_seconds,
-            id=row.id,
-        )
+        return TRIALS.to_entity(row)
 
     @staticmethod
     def _ranking(descending: bool) -> tuple[Any, ...]:
@@ -325,6 +268,25 @@ class SqlTrialRepository:
             has_next_page=len(rows) > request.first,
             total_count=total or 0,
         )
+
+    async def numbered(
+        self, account_id: str, trials: Sequence[tuple[str, int, int]]
+    ) -> dict[str, Trial]:
+        if not trials:
+            return {}
+        wanted = set(trials)
+        rows = await self.session.scalars(
+            select(TrialRow).where(
+                TrialRow.account_id == account_id,
+                TrialRow.run_id.in_({run_id for run_id, _, _ in wanted}),
+                TrialRow.number.in_({number for _, _, number in wanted}),
+            )
+        )
+        return {
+            row.run_id: self._entity(row)
+            for row in rows
+            if (row.run_id, row.attempt, row.number) in wanted
+        }
 
     async def best(
         self, account_id: str, runs: Sequence[tuple[str, int, bool]]
@@ -377,18 +339,7 @@ class SqlRunEventRepository:
             RunEvent(run_id, first + i, at, e.type, e.message, e.progress, e.data)
             for i, e in enumerate(events)
         ]
-        self.session.add_all(
-            RunEventRow(
-                run_id=run_id,
-                seq=e.seq,
-                at=e.at,
-                type=e.type.value,
-                message=e.message,
-                progress=e.progress,
-                data=e.data,
-            )
-            for e in stored
-        )
+        self.session.add_all(RunEventRow(**EVENTS.to_values(e)) for e in stored)
         return stored
 
     async def after(self, run_id: str, after_seq: int, limit: int) -> list[RunEvent]:
@@ -398,18 +349,7 @@ class SqlRunEventRepository:
             .order_by(RunEventRow.seq)
             .limit(limit)
         )
-        return [
-            RunEvent(
-                run_id=row.run_id,
-                seq=row.seq,
-                at=row.at,
-                type=RunEventType(row.type),
-                message=row.message,
-                progress=row.progress,
-                data=row.data,
-            )
-            for row in rows
-        ]
+        return [EVENTS.to_entity(row) for row in rows]
 
 
 class SqlRunOutboxRepository:

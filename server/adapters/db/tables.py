@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Dialect,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -27,6 +29,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from domain.model.runs import RunConfig, RunEventType, RunMetrics, RunStatus
+from server.adapters.db.run_json import RunConfigJSON, RunMetricsJSON
 
 ID = String(36)
 # The constraint (PostgreSQL) and triggers (SQLite) that keep discounts on a listing apart.
@@ -57,6 +62,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def enum_column(kind: type[enum.Enum], length: int = 16) -> Enum:
+    """A domain enum stored as its value in a VARCHAR (no database enum type, no CHECK: a new
+    member needs no migration); rows read back as enum members."""
+    return Enum(
+        kind,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 class Base(DeclarativeBase):
@@ -147,15 +165,15 @@ class RunRow(Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
     experiment_id: Mapped[str] = mapped_column(ID, ForeignKey("experiments.id"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus))
     attempt: Mapped[int] = mapped_column(Integer)
     progress: Mapped[float] = mapped_column(Float)
-    config: Mapped[dict[str, Any]]
+    config: Mapped[RunConfig] = mapped_column(RunConfigJSON)
     queued_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
-    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    metrics: Mapped[RunMetrics | None] = mapped_column(RunMetricsJSON)
     mlflow_run_id: Mapped[str | None] = mapped_column(String(64))
     heartbeat_at: Mapped[datetime | None]
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
@@ -193,7 +211,7 @@ class RunEventRow(Base):
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime]
-    type: Mapped[str] = mapped_column(String(16))
+    type: Mapped[RunEventType] = mapped_column(enum_column(RunEventType))
     message: Mapped[str | None] = mapped_column(Text)
     progress: Mapped[float | None] = mapped_column(Float)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)

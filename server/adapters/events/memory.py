@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from domain.model.runs import RunEvent
 
@@ -36,6 +36,14 @@ class MemoryEventStream:
         changed = self._changed.pop(event.run_id, None)
         if changed is not None:
             changed.set()
+
+    async def publish_all(
+        self, account_id: str, events: Sequence[RunEvent], announce: bool
+    ) -> None:
+        for event in events:
+            await self.publish(event)
+        if announce and events:
+            await self.announce(account_id, events[-1].run_id)
 
     def _after(self, run_id: str, after_seq: int, limit: int) -> list[RunEvent]:
         events = self._events.get(run_id)

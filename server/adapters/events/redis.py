@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -37,22 +37,37 @@ class RedisEventStream:
         return f"{self._prefix}:run:{run_id}:events"
 
     async def publish(self, event: RunEvent) -> None:
-        stream = self._stream(event.run_id)
+        await self._relay([event], None)
+
+    async def publish_all(
+        self, account_id: str, events: Sequence[RunEvent], announce: bool
+    ) -> None:
+        if events:
+            await self._relay(events, self._channel(account_id) if announce else None)
+
+    async def _relay(self, events: Sequence[RunEvent], channel: str | None) -> None:
+        """One pipeline (one round trip): XADD each event, EXPIRE, PUBLISH the announcement."""
+        stream = self._stream(events[0].run_id)
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(
-                stream,
-                {"e": encode(event)},
-                id=f"{event.seq}-1",
-                maxlen=MAX_EVENTS,
-                approximate=True,
-            )
+            for event in events:
+                pipe.xadd(
+                    stream,
+                    {"e": encode(event)},
+                    id=f"{event.seq}-1",
+                    maxlen=MAX_EVENTS,
+                    approximate=True,
+                )
             pipe.expire(stream, TTL_SECONDS)
+            if channel is not None:
+                pipe.publish(channel, events[-1].run_id)
             results = await pipe.execute(raise_on_error=False)
-        added = results[0]
-        if isinstance(added, ResponseError):
-            # An id at or below the stream's newest: a later event was relayed first (or this
-            # one already was). Followers that need it read it from the database.
-            log.debug("event not relayed: %s", added, extra={"run_id": event.run_id})
+        for result in results:
+            if isinstance(result, ResponseError):
+                # An id at or below the stream's newest: a later event was relayed first (or
+                # this one already was). Followers that need it read it from the database.
+                log.debug("event not relayed: %s", result, extra={"run_id": events[0].run_id})
+            elif isinstance(result, Exception):
+                raise result  # the connection failed: the caller keeps the events to retry
 
     async def wait_after(self, run_id: str, after_seq: int, wait_seconds: float) -> list[RunEvent]:
         stream = self._stream(run_id)

@@ -8,7 +8,7 @@ events: followers notice the gap and read the database.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,6 +21,13 @@ class EventStream(Protocol):
     async def publish(self, event: RunEvent) -> None:
         """Relay a stored event; an event older than the stream's newest is dropped (followers
         fill such gaps from the database)."""
+        ...
+
+    async def publish_all(
+        self, account_id: str, events: Sequence[RunEvent], announce: bool
+    ) -> None:
+        """Relay stored events of one run (and announce the run to its account's runUpdates
+        subscribers) in one round trip."""
         ...
 
     async def wait_after(self, run_id: str, after_seq: int, wait_seconds: float) -> list[RunEvent]:

@@ -20,6 +20,7 @@ import pandas as pd
 
 import automl
 from domain.model.experiments import ProblemType
+from domain.model.runs import EnsembleMember, RunMetrics
 from domain.ports import (
     TrainingCanceled,
     TrainingEvent,
@@ -30,9 +31,10 @@ from domain.ports import (
 from server.adapters.artifacts.private import FILE_MODE, private_dir
 from server.adapters.artifacts.runs import model_file_key
 from server.adapters.artifacts.tables import CSV_ENCODING
+from server.adapters.training.events import training_event
 
 log = logging.getLogger(__name__)
-STOP_POLL_SECONDS = 0.2
+STOP_POLL_SECONDS = 0.1  # how soon a stop request (a cancel) reaches the engine
 
 
 class AutoMLTrainer:
@@ -67,7 +69,7 @@ class AutoMLTrainer:
         stop = threading.Event()
 
         def callback(event: automl.EngineEvent) -> None:
-            converted = TrainingEvent(event.type, event.message, event.progress, event.data)
+            converted = training_event(event)
             try:
                 loop.call_soon_threadsafe(events.put_nowait, converted)
             except RuntimeError:  # the loop is closed: nobody is listening, so stop
@@ -155,7 +157,7 @@ class AutoMLTrainer:
                 self._tracking_uri,
                 artifact_root=self._tracking_artifacts_root,
             ),
-            self._abandoned,
+            lambda: self._abandoned.is_set() or should_stop(),
         )
         try:
             result = automl.run_automl(
@@ -183,6 +185,10 @@ class AutoMLTrainer:
             raise TrainingFailed(str(exc)) from exc
         if self._abandoned.is_set():
             raise TrainingCanceled("the worker is stopping; the attempt is handed back")
+        if should_stop():
+            # Canceled (or the attempt was lost) while the engine wrapped up: no model is
+            # wanted, so no artifact and no tracking; the best score so far stays on the run.
+            raise TrainingCanceled("stopped on request", metrics=_metrics(result))
         artifact_key = model_file_key(job.account_id, job.run_id, job.attempt)
         model_file = self._artifacts_root / artifact_key
         private_dir(model_file.parent)
@@ -191,7 +197,8 @@ class AutoMLTrainer:
         if result.tracking_error:
             log.warning("MLflow tracking failed: %s", result.tracking_error)
         return TrainingOutcome(
-            metrics=_metrics(result),
+            metrics=_run_metrics(result),
+            model_metrics=_metrics(result),
             feature_importances=dict(result.feature_importances or {}) or None,
             input_schema=dict(result.input_schema),
             artifact_key=artifact_key,
@@ -204,7 +211,7 @@ class AutoMLTrainer:
             frame = pd.read_csv(path, encoding=CSV_ENCODING, low_memory=False)
         except FileNotFoundError as exc:
             raise TrainingFailed(f"The dataset file of {job.dataset_name!r} is missing.") from exc
-        return typed_table(frame, job.column_kinds or {})
+        return typed_table(frame, job.column_types or {})
 
     def abandon(self) -> None:
         """The worker is stopping: every training stops at its next check and skips its
@@ -221,12 +228,12 @@ class AutoMLTrainer:
 _TRUE_WORDS = frozenset({"true", "1", "yes"})
 
 
-def typed_table(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+def typed_table(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     """The table with each column coerced to the dtype its upload profile found (integer,
     float, boolean, datetime, string): dates become ``datetime64`` (so the engine makes
     calendar features of them), strings stay text even when they look like numbers."""
     out = frame.copy()
-    for name, kind in kinds.items():
+    for name, kind in types.items():
         if name not in out.columns:
             continue
         values = out[name]
@@ -245,19 +252,51 @@ def typed_table(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
 
 
 class _UnlessAbandoned:
-    """The engine's tracker, skipped once the trainer is abandoned."""
+    """The engine's tracker, skipped once the trainer is abandoned or the training stopped
+    (a canceled run registers no model: MLflow logging would only delay the cancel)."""
 
-    def __init__(self, tracker: Any, abandoned: threading.Event) -> None:
+    def __init__(self, tracker: Any, skip: Callable[[], bool]) -> None:
         self._tracker = tracker
-        self._abandoned = abandoned
+        self._skip = skip
 
     def track(self, result: automl.AutoMLResult, dataset_info: dict[str, Any]) -> str | None:
-        if self._abandoned.is_set():
+        if self._skip():
             return None
         return self._tracker.track(result, dataset_info)
 
 
+def _run_metrics(result: automl.AutoMLResult) -> RunMetrics:
+    """The engine's result in the domain's words: the delivered model is the ensemble's
+    members, or the best trial alone."""
+    by_number = {t.number: t for t in result.leaderboard}
+    if result.ensemble is not None:
+        members = tuple(
+            EnsembleMember(
+                trial_number=number,
+                algorithm=by_number[number].algorithm if number in by_number else "",
+                weight=float(weight),
+                score=by_number[number].cv_score if number in by_number else None,
+            )
+            for number, weight in zip(result.ensemble.members, result.ensemble.weights, strict=True)
+        )
+    else:
+        best = result.best_trial
+        members = (EnsembleMember(best.number, best.algorithm, 1.0, best.cv_score),)
+    return RunMetrics(
+        metric=result.metric,
+        cv_score=result.cv_score,
+        best_algorithm=result.best_model_name,
+        trials=len(result.leaderboard),
+        stopped_reason=result.stopped_reason,
+        cv=dict(result.cv_metrics),
+        test=dict(result.test_metrics),
+        ensemble=result.ensemble is not None,
+        members=members,
+    )
+
+
 def _metrics(result: automl.AutoMLResult) -> dict[str, Any]:
+    """The JSON document a registered model keeps (Model.metrics)."""
     return {
         "metric": result.metric,
         "cvScore": result.cv_score,

@@ -24,6 +24,27 @@ def demand_csv(rows: int = 240, seed: int = 0) -> bytes:
     return _csv(frame)
 
 
+def blended_demand_csv(rows: int = 240, seed: int = 3) -> bytes:
+    """Units sold with a linear price effect and step effects of stock and category: a linear
+    model and a forest each catch part of it, so (seeded) a blend of them wins the search."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "price": rng.uniform(10, 100, rows).round(2),
+            "stock": rng.uniform(0, 50, rows).round(1),
+            "category": rng.choice(["phones", "audio", "games"], rows),
+        }
+    )
+    frame["units_sold"] = (
+        200
+        - 1.5 * frame.price
+        + 30 * (frame.stock > 25)
+        + 15 * (frame.category == "audio")
+        + rng.normal(0, 8, rows)
+    ).round(1)
+    return _csv(frame)
+
+
 def churn_csv(rows: int = 240, seed: int = 1) -> bytes:
     """Whether a buyer churns (classification with text labels)."""
     rng = np.random.default_rng(seed)

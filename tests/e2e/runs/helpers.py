@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from tests.support.api import Api, Seller, operation
@@ -48,14 +47,52 @@ async def run_state(api: Api, seller: Seller, run_id: str) -> dict:
 async def wait_for(
     api: Api, seller: Seller, run_id: str, statuses: set[str], within: float = 90
 ) -> dict:
-    deadline = time.monotonic() + within
-    while True:
-        run = await run_state(api, seller, run_id)
-        if run["status"] in statuses:
-            return run
-        if time.monotonic() > deadline:
-            raise AssertionError(f"run stayed {run['status']}, wanted {statuses}: {run}")
-        await asyncio.sleep(0.2)
+    """Follow the run's events until it reports one of `statuses`, then read the run (which
+    may have moved on since, e.g. from RUNNING to SUCCEEDED)."""
+    base_url = str(api.http.base_url).rstrip("/")
+    seen: list[str] = []
+
+    async def reported() -> bool:
+        async with connect(base_url, seller.token) as connection:
+            async for data in connection.subscribe(
+                operation("RunEvents"), {"runId": run_id, "afterSeq": 0}
+            ):
+                event = data["runEvents"]
+                if event["type"] == "STATUS":
+                    seen.append(event["data"]["status"])
+                    if seen[-1] in statuses:
+                        return True
+        return False  # the run ended without reporting any of them
+
+    try:
+        found = await asyncio.wait_for(reported(), within)
+    except TimeoutError:
+        found = False
+    run = await run_state(api, seller, run_id)
+    if not found:
+        raise AssertionError(f"run reported {seen}, wanted one of {statuses}: {run}")
+    return run
+
+
+async def wait_for_event(
+    api: Api, seller: Seller, run_id: str, kind: str, within: float = 120
+) -> dict:
+    """Follow the run's events until one of type `kind` (e.g. TRIAL) arrives; that event."""
+    base_url = str(api.http.base_url).rstrip("/")
+
+    async def first() -> dict | None:
+        async with connect(base_url, seller.token) as connection:
+            async for data in connection.subscribe(
+                operation("RunEvents"), {"runId": run_id, "afterSeq": 0}
+            ):
+                if data["runEvents"]["type"] == kind:
+                    return data["runEvents"]  # type: ignore[no-any-return]
+        return None
+
+    event = await asyncio.wait_for(first(), within)
+    if event is None:
+        raise AssertionError(f"run {run_id} ended without a {kind} event")
+    return event
 
 
 async def collect_events(

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from domain.model.runs import StaleAttempt
-from domain.ports import TrainingEvent
+from domain.ports import TrialFinished
 from server.bootstrap import build
 from tests.e2e.runs.conftest import Stack
 from tests.e2e.runs.data import demand_csv
@@ -91,8 +91,15 @@ async def late_writes_of_attempt_one_are_refused(stack: Stack, run_id: str) -> N
         async with container.uow() as uow:
             run = await uow.runs.find(run_id)
         assert run is not None
-        late_trial = TrainingEvent(
-            "trial_finished", "late", 0.5, {"number": 999, "algorithm": "linear", "cv_score": 0.0}
+        late_trial = TrialFinished(
+            number=999,
+            algorithm="linear",
+            params={},
+            score=0.0,
+            status="complete",
+            duration_seconds=0.1,
+            message="late",
+            progress=0.5,
         )
         with pytest.raises(StaleAttempt):
             await container.execution.record(run, 1, late_trial)
@@ -102,7 +109,8 @@ async def late_writes_of_attempt_one_are_refused(stack: Stack, run_id: str) -> N
             assert current is not None
             with pytest.raises(StaleAttempt):
                 current.beat(1, 0.9, container.clock.now())
-            stale = current.heartbeat_at - timedelta(hours=1)  # type: ignore[operator]
+            assert current.heartbeat_at is not None
+            stale = current.heartbeat_at - timedelta(hours=1)
             current.heartbeat_at = stale
             current.version -= 1  # a writer that read an older version
             with pytest.raises(StaleAttempt):

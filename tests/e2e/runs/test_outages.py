@@ -9,7 +9,13 @@ from pathlib import Path
 import httpx
 
 from tests.e2e.runs.data import demand_csv
-from tests.e2e.runs.helpers import collect_events, regression_experiment, start_run, wait_for
+from tests.e2e.runs.helpers import (
+    collect_events,
+    regression_experiment,
+    start_run,
+    wait_for,
+    wait_for_event,
+)
 from tests.e2e.runs.stacks import OwnRedis, own_stack
 from tests.support.api import Api
 
@@ -36,9 +42,8 @@ async def test_a_redis_outage_fails_no_run_and_loses_no_event(tmp_path: Path) ->
                 (await start_run(api, seller, experiment_id, max_trials=300, seconds=15))["id"]
                 for _ in range(RUNS)
             ]
-            await wait_for(api, seller, runs[0], {"RUNNING"}, within=120)
-            await wait_for(api, seller, runs[1], {"RUNNING"}, within=120)
-            await asyncio.sleep(2)  # mid-training, events flowing
+            for run_id in runs[:2]:  # mid-training, events flowing
+                await wait_for_event(api, seller, run_id, "TRIAL", within=120)
 
             redis_server.kill()  # no persistence: queue, streams and counters all gone
             await asyncio.sleep(4)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from typing import Any
 
 from tests.e2e.runs.conftest import Stack
 from tests.e2e.runs.data import demand_csv, empty_feature_csv
@@ -24,7 +26,9 @@ async def test_a_reconnecting_client_gets_every_event_once(stack: Stack, stack_a
     run = await start_run(api, seller, experiment_id, max_trials=4)
     first_part = await collect_events(stack.base_url, seller, run["id"], limit=4)  # disconnects
     assert [e["seq"] for e in first_part] == [1, 2, 3, 4]
-    await asyncio.sleep(0.5)  # events keep coming while nobody listens
+    # Events keep coming while nobody listens: another client sees two more before we return.
+    missed = await collect_events(stack.base_url, seller, run["id"], after_seq=4, limit=2)
+    assert [e["seq"] for e in missed] == [5, 6]
     rest = await collect_events(stack.base_url, seller, run["id"], after_seq=first_part[-1]["seq"])
     received = first_part + rest
     seqs = [e["seq"] for e in received]
@@ -46,9 +50,9 @@ async def test_cancel_while_queued_and_while_running(stack: Stack, stack_api: Ap
     for run in busy:
         await wait_for(api, seller, run["id"], {"RUNNING"})
     queued = await start_run(api, seller, experiment_id, max_trials=1)
-    await asyncio.sleep(0.5)
-    assert (await run_state(api, seller, queued["id"]))["status"] == "QUEUED"
+    assert queued["status"] == "QUEUED"
     canceled = await api.op("CancelRun", {"input": {"id": queued["id"]}}, seller.token)
+    # CANCELED at once (a started run would answer CANCELING): it never left the queue.
     assert canceled["cancelRun"]["run"]["status"] == "CANCELED"
 
     running = busy[0]
@@ -72,8 +76,9 @@ async def test_cancel_while_queued_and_while_running(stack: Stack, stack_api: Ap
         "CANCELING",
         "CANCELED",
     ]
-    # The canceled queued run never starts, even once the workers are free.
-    await asyncio.sleep(1)
+    # The canceled queued run never starts, even once the workers are free: its whole log.
+    never_started = await collect_events(stack.base_url, seller, queued["id"], after_seq=0)
+    assert [e["data"]["status"] for e in never_started] == ["QUEUED", "CANCELED"]
     assert (await run_state(api, seller, queued["id"]))["status"] == "CANCELED"
     again = await api.fail(operation("CancelRun"), {"input": {"id": queued["id"]}}, seller.token)
     assert again["extensions"]["code"] == "CONFLICT"
@@ -121,7 +126,7 @@ async def test_start_run_refuses_bad_input(stack: Stack, stack_api: Api) -> None
     api = stack_api
     seller = await api.sign_up()
     experiment_id = await regression_experiment(api, seller, demand_csv(rows=80))
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"budget": {"maxTrials": 0, "timeoutSeconds": 10}}, "budget.maxTrials"),
         ({"budget": {"maxTrials": None, "timeoutSeconds": None}}, "budget"),
         ({"algorithms": ["kmeans"]}, "algorithms"),
@@ -152,19 +157,31 @@ async def test_run_updates_stream_status_changes(stack: Stack, stack_api: Api) -
     seller = await api.sign_up()
     experiment_id = await regression_experiment(api, seller, demand_csv(rows=100))
     seen: list[str] = []
+    real: dict[str, str] = {}  # the id of the run under test, once started
+    listening = asyncio.Event()
 
     async def listen() -> None:
         async with connect(stack.base_url, seller.token) as connection:
             async for data in connection.subscribe(
                 operation("RunUpdates"), {"experimentId": experiment_id}
             ):
-                seen.append(data["runUpdates"]["status"])
-                if data["runUpdates"]["status"] == "SUCCEEDED":
+                update = data["runUpdates"]
+                if update["id"] != real.get("id"):
+                    listening.set()  # a probe's change reached us: we are subscribed
+                    continue
+                seen.append(update["status"])
+                if update["status"] == "SUCCEEDED":
                     return
 
     listener = asyncio.create_task(listen())
-    await asyncio.sleep(1)  # subscribed before the run starts
-    await start_run(api, seller, experiment_id, max_trials=2)
+    # Subscribed before the run starts: wait until the listener sees a probe run change (a
+    # probe it subscribed too late for is followed by another).
+    while not listening.is_set():
+        probe = await start_run(api, seller, experiment_id, max_trials=1)
+        await api.op("CancelRun", {"input": {"id": probe["id"]}}, seller.token)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(listening.wait(), 2)
+    real["id"] = (await start_run(api, seller, experiment_id, max_trials=2))["id"]
     await asyncio.wait_for(listener, 90)
     assert seen[0] in ("QUEUED", "RUNNING")
     assert seen[-1] == "SUCCEEDED"

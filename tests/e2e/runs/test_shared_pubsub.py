@@ -12,6 +12,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.e2e.runs.conftest import REDIS_URL, Stack
+from tests.e2e.runs.data import demand_csv
+from tests.e2e.runs.helpers import regression_experiment, start_run
 from tests.support.api import Api, operation
 from tests.support.ws import connect
 
@@ -53,25 +55,36 @@ async def test_run_updates_share_one_redis_connection(stack: Stack, stack_api: A
     async def subscribed() -> int:
         return sum(n for _, n in await redis.pubsub_numsub(*channels))
 
-    async def listen(exits: AsyncExitStack, per_seller: int) -> None:
+    async def listen(exits: AsyncExitStack, per_seller: int) -> list[asyncio.Future]:
+        """Open subscriptions; each future resolves with the first update it receives."""
+        firsts: list[asyncio.Future] = []
         for seller in sellers:
             for _ in range(per_seller):
                 connection = await exits.enter_async_context(connect(stack.base_url, seller.token))
                 updates = connection.subscribe(operation("RunUpdates"), {})
                 task = asyncio.ensure_future(updates.__anext__())
                 exits.callback(task.cancel)
+                firsts.append(task)
+        return firsts
 
+    async def until_live(firsts: list[asyncio.Future]) -> None:
+        """A subscription is live once it has an update: change a run of each account until
+        every one has had one (a probe it subscribed too late for is followed by another)."""
+        while not all(first.done() for first in firsts):
+            for seller, experiment_id in zip(sellers, experiments, strict=True):
+                probe = await start_run(stack_api, seller, experiment_id, max_trials=1)
+                await stack_api.op("CancelRun", {"input": {"id": probe["id"]}}, seller.token)
+            await asyncio.wait(firsts, timeout=2)
+
+    experiments = [
+        await regression_experiment(stack_api, seller, demand_csv(rows=80)) for seller in sellers
+    ]
     try:
         async with AsyncExitStack() as exits:
-            await listen(exits, 1)
-            for _ in range(100):
-                if await subscribed() == len(sellers):
-                    break
-                await asyncio.sleep(0.1)
+            await until_live(await listen(exits, 1))
             assert await subscribed() == len(sellers)  # one per channel and process
-            few = await _server_clients(redis, stack)
-            await listen(exits, 6)  # 21 subscriptions in all
-            await asyncio.sleep(1.0)
+            few = await _server_clients(redis, stack)  # after starting runs, like `many`
+            await until_live(await listen(exits, 6))  # 21 subscriptions in all
             many = await _server_clients(redis, stack)
             assert await subscribed() == len(sellers)
             assert len(many) == len(few), (few, many)

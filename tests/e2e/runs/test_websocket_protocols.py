@@ -8,6 +8,7 @@ import json
 import pytest
 import redis.asyncio as aioredis
 import websockets
+from websockets.typing import Subprotocol
 
 from tests.e2e.runs.conftest import REDIS_URL, Stack
 from tests.support.api import Api, operation
@@ -16,7 +17,7 @@ from tests.support.ws import connect
 
 async def legacy_init(stack: Stack, payload: dict) -> dict:
     url = stack.base_url.replace("http://", "ws://") + "/graphql"
-    async with websockets.connect(url, subprotocols=["graphql-ws"]) as socket:
+    async with websockets.connect(url, subprotocols=[Subprotocol("graphql-ws")]) as socket:
         await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
         try:
             return json.loads(await asyncio.wait_for(socket.recv(), 10))

@@ -22,6 +22,7 @@ def test_a_run_is_logged_with_nested_trials_metrics_tags_and_the_model(tmp_path,
         dataset_info={"name": "churn-v1"},
     )
     assert result.tracking_error is None
+    assert result.mlflow_run_id is not None
     client = MlflowClient(uri)
     parent = client.get_run(result.mlflow_run_id)
     assert parent.data.tags["problem_type"] == "classification"
@@ -73,4 +74,5 @@ def test_track_automl_experiment_accepts_a_result_dict(tmp_path, house_data):
     run_id = create_tracker("houses", uri).track_automl_experiment(
         result.to_dict(), {"name": "houses"}
     )
+    assert run_id is not None
     assert MlflowClient(uri).get_run(run_id).data.metrics["cv_rmse"] == result.cv_metrics["rmse"]
