@@ -54,12 +54,12 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 def _holidays(env: Mapping[str, str], name: str, default: str) -> str | None:
     """A holiday calendar for date features: `BR` (Brazil's national holidays) or `none`."""
-    raw = (env.get(name) or default).strip().upper()
-    if raw == "NONE":
+    raw = (env.get(name) or default).strip()
+    if raw.lower() == "none":
         return None
-    if raw != "BR":
-        raise ConfigError(f"{name} must be BR or none, got {raw!r}")
-    return raw
+    if raw.upper() != default:
+        raise ConfigError(f"{name} must be {default} or none, got {raw!r}")
+    return default
 
 
 def _rate(env: Mapping[str, str], name: str, default: str) -> str:
