@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import lightgbm as lgb
 import numpy as np
@@ -185,7 +185,9 @@ def _fit_model(model: Any, X: np.ndarray, y: Any, check: StopCheck, pipeline: Pi
             check()
 
         fitted = pipeline[-2].transformers_
-        cat_idx = list(range(len(fitted[0][2]))) if fitted and fitted[0][0] == "cat" else "auto"
+        cat_idx: list[int] | Literal["auto"] = (
+            list(range(len(fitted[0][2]))) if fitted and fitted[0][0] == "cat" else "auto"
+        )
         model.fit(X, y, callbacks=[on_iteration], categorical_feature=cat_idx)
     elif isinstance(
         model,

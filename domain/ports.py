@@ -589,7 +589,7 @@ class TrainingCanceled(Exception):
     """The training stopped on request before it produced a model; `metrics` holds the best
     found so far, if any (kept on a canceled run)."""
 
-    def __init__(self, message: str = "", metrics: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str = "", metrics: RunMetrics | None = None) -> None:
         super().__init__(message)
         self.metrics = metrics
 

@@ -14,7 +14,7 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from domain.errors import Conflict, DomainError
 from domain.model.runs import (
@@ -24,6 +24,7 @@ from domain.model.runs import (
     Run,
     RunEvent,
     RunEventType,
+    RunMetrics,
     RunStatus,
     StaleAttempt,
     Trial,
@@ -192,7 +193,7 @@ class RunExecution:
             return result
 
         outcome: TrainingOutcome | None = None
-        partial: dict[str, Any] | None = None  # the best so far of a canceled training
+        partial: RunMetrics | None = None  # the best so far of a canceled training
         error: str | None = None
         try:
             outcome = await train()
@@ -414,7 +415,7 @@ class RunExecution:
         outcome: TrainingOutcome | None,
         error: str | None,
         pending: Sequence[tuple[NewRunEvent, Trial | None]] = (),
-        partial: dict[str, Any] | None = None,
+        partial: RunMetrics | None = None,
     ) -> RunStatus | None:
         """Write the final state, with the engine events still waiting, in one transaction.
         First from the run as this attempt last wrote it (no read: nobody else writes a run
@@ -433,7 +434,7 @@ class RunExecution:
         outcome: TrainingOutcome | None,
         error: str | None,
         pending: Sequence[tuple[NewRunEvent, Trial | None]],
-        partial: dict[str, Any] | None,
+        partial: RunMetrics | None,
     ) -> RunStatus | None:
         now = self._clock.now()
         attempt = job.attempt

@@ -4,6 +4,7 @@ data; only the data (`X_data`, `y_data`, `dataset_info`) is ours."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,7 @@ def test_the_seeds_three_snippets_run_as_written(sales: tuple[pd.DataFrame, pd.S
         dataset_info={"shape": (1000, 10), "target": "vendas"},
     )
 
-    results = manager.run_basic_experiment(
+    results: Any = manager.run_basic_experiment(
         experiment_id=experiment_id, X=X_data, y=y_data, problem_type="regression"
     )
     assert results.metric == "rmse" and results.test_metrics["r2"] > 0.5

@@ -125,7 +125,7 @@ class FakeDatabase:
         return copy.deepcopy(list(self.tables[table].values()))
 
     def run(self, run_id: str) -> Run:
-        return copy.deepcopy(self.tables["runs"][run_id])  # type: ignore[no-any-return]
+        return copy.deepcopy(self.tables["runs"][run_id])
 
     def events(self, run_id: str) -> list[RunEvent]:
         return sorted((e for e in self.rows("events") if e.run_id == run_id), key=lambda e: e.seq)
@@ -446,7 +446,7 @@ class FakeRuns(FakeRepository[Run]):
 
 
 def _run_of(table: str, key: Any, row: Any) -> str:
-    return key[0] if table in ("events", "outbox") else row.run_id  # type: ignore[no-any-return]
+    return key[0] if table in ("events", "outbox") else row.run_id
 
 
 class FakeModels(FakeRepository[Model]):

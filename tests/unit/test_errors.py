@@ -68,4 +68,5 @@ class Mutation:
 async def test_domain_field_names_become_the_clients_input_paths(document: str, path: str) -> None:
     schema = Schema(query=Query, mutation=Mutation)
     result = await schema.execute(document, context_value=FakeContext())
+    assert result.errors, result
     assert result.errors[0].formatted["extensions"] == {"code": "BAD_USER_INPUT", "field": path}

@@ -69,8 +69,10 @@ def test_metrics_round_trip_and_old_rows_still_read() -> None:
 
 def test_a_run_whose_model_is_an_ensemble_names_no_single_best_trial() -> None:
     run = Run.queue("acc", "exp", RunConfig(), NOW)
-    assert run.best_trial_query("rmse").number is None  # no model yet: rank by score
+    ranked = run.best_trial_query("rmse")
+    assert ranked is not None and ranked.number is None  # no model yet: rank by score
     run.metrics = ENSEMBLE
     assert run.best_trial_query("rmse") is None
     run.metrics = SINGLE
-    assert run.best_trial_query("rmse").number == 3  # exactly the trial the model is
+    single = run.best_trial_query("rmse")
+    assert single is not None and single.number == 3  # exactly the trial the model is

@@ -101,9 +101,8 @@ class AutoMLTrainer:
         failure: BaseException | None = None
         while True:
             getting = asyncio.ensure_future(events.get())
-            await asyncio.wait(
-                {getting, training}, timeout=STOP_POLL_SECONDS, return_when="FIRST_COMPLETED"
-            )
+            waiting: set[asyncio.Future[Any]] = {getting, training}
+            await asyncio.wait(waiting, timeout=STOP_POLL_SECONDS, return_when="FIRST_COMPLETED")
             pending = [getting.result()] if getting.done() else []
             if not getting.done():
                 getting.cancel()
@@ -188,7 +187,7 @@ class AutoMLTrainer:
         if should_stop():
             # Canceled (or the attempt was lost) while the engine wrapped up: no model is
             # wanted, so no artifact and no tracking; the best score so far stays on the run.
-            raise TrainingCanceled("stopped on request", metrics=_metrics(result))
+            raise TrainingCanceled("stopped on request", metrics=_run_metrics(result))
         artifact_key = model_file_key(job.account_id, job.run_id, job.attempt)
         model_file = self._artifacts_root / artifact_key
         private_dir(model_file.parent)

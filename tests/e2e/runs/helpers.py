@@ -86,7 +86,7 @@ async def wait_for_event(
                 operation("RunEvents"), {"runId": run_id, "afterSeq": 0}
             ):
                 if data["runEvents"]["type"] == kind:
-                    return data["runEvents"]  # type: ignore[no-any-return]
+                    return data["runEvents"]
         return None
 
     event = await asyncio.wait_for(first(), within)
