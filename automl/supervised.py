@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from threadpoolctl import threadpool_limits
 
@@ -184,7 +183,7 @@ def _auc(positive: np.ndarray, score: np.ndarray) -> float:
     n_neg = len(positive) - n_pos
     if n_pos == 0 or n_neg == 0:
         return math.nan
-    ranks = rankdata(score)
+    ranks = pd.Series(score).rank(method="average").to_numpy()  # ties share their mean rank
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
@@ -233,10 +232,10 @@ def choose_final(
     allow_ensemble: bool,
 ) -> tuple[dict[int, float], EnsembleInfo | None]:
     """Members (trial number -> weight) of the model to deliver, and the ensemble if any."""
-    kept = {n: e for n, e in outcome.evaluations.items() if e.predictions is not None}
+    kept = {n: e.predictions for n, e in outcome.evaluations.items() if e.predictions is not None}
     if not allow_ensemble or control.cancelled or len(kept) < 2:
         return {best.number: 1.0}, None
-    selected = select_ensemble({n: e.predictions for n, e in kept.items()}, evaluator.score, higher)
+    selected = select_ensemble(kept, evaluator.score, higher)
     if selected is None:
         return {best.number: 1.0}, None
     weights, score = selected
@@ -402,10 +401,12 @@ def all_fold_metrics(
     evaluator: SupervisedEvaluator, outcome: SearchOutcome, info: EnsembleInfo
 ) -> dict[str, float]:
     """Every metric of the ensemble's blended validation predictions, averaged over folds."""
-    blend = sum(
-        w * outcome.evaluations[n].predictions
-        for n, w in zip(info.members, info.weights, strict=True)
-    )
+    blend = np.zeros_like(evaluator.targets, dtype=float) if evaluator.classes is None else None
+    for n, w in zip(info.members, info.weights, strict=True):
+        predictions = outcome.evaluations[n].predictions
+        assert predictions is not None  # ensemble members always have validation predictions
+        blend = w * predictions if blend is None else blend + w * predictions
+    assert blend is not None
     return mean_metrics(
         [
             all_prediction_metrics(evaluator.problem_type, evaluator.targets[v], blend[v])

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl import Budget, InvalidDataError, load_model, run_automl, save_model
+from automl import AutoMLResult, Budget, InvalidDataError, load_model, run_automl, save_model
 from server.adapters.training.trainer import typed_table
 
 BUDGET = Budget(max_trials=3, timeout_seconds=60)
@@ -25,9 +25,18 @@ def weekday_sales(days: int = 600, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"date": dates, "price": price, "promo": promo, "units": units})
 
 
-def fit(frame: pd.DataFrame, **options: object):
+def fit(frame: pd.DataFrame, holidays: str | None = None, ensemble: bool = True) -> AutoMLResult:
     X, y = frame.drop(columns=["units"]), frame["units"]
-    return run_automl(X, y, "regression", budget=BUDGET, algorithms=["lightgbm"], seed=0, **options)
+    return run_automl(
+        X,
+        y,
+        "regression",
+        budget=BUDGET,
+        algorithms=["lightgbm"],
+        seed=0,
+        holidays=holidays,
+        ensemble=ensemble,
+    )
 
 
 @pytest.fixture(scope="module")

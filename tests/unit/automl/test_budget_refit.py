@@ -79,6 +79,7 @@ def test_the_search_stops_admitting_trials_while_the_refit_still_fits() -> None:
     assert len(outcome.trials) < 10
     assert all(t.status == "complete" for t in outcome.trials)
     assert remaining >= REFIT_MARGIN * 10.0
+    assert search.best is not None
     assert refit_fits({search.best.number: 1.0}, outcome, remaining)
 
 
