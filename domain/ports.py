@@ -13,16 +13,8 @@ from domain.model.accounts import Account, Principal, Role, SessionFamily, User
 from domain.model.campaigns import Campaign, CampaignStatus, Discount, DiscountStatus
 from domain.model.datasets import Dataset, TableProfile
 from domain.model.experiments import Experiment, ProblemType
-from domain.model.runs import (
-    Model,
-    ModelStage,
-    NewRunEvent,
-    Run,
-    RunConfig,
-    RunEvent,
-    RunStatus,
-    Trial,
-)
+from domain.model.models import Model, ModelStage
+from domain.model.runs import NewRunEvent, Run, RunConfig, RunEvent, RunStatus, Trial
 from domain.pagination import Page, PageRequest
 
 T = TypeVar("T")

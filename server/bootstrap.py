@@ -21,6 +21,7 @@ from domain.services.experiments import ExperimentService
 from domain.services.models import ModelService
 from domain.services.outbox import RunOutbox
 from domain.services.runs import RunService
+from domain.views import ViewsFactory
 from server.adapters.artifacts.runs import RunFileStore
 from server.adapters.artifacts.tables import LocalTableStore
 from server.adapters.auth.blocklist import common_passwords
@@ -29,6 +30,7 @@ from server.adapters.auth.tokens import JwtTokenService
 from server.adapters.clock import SystemClock
 from server.adapters.db.engine import create_engine, create_session_factory
 from server.adapters.db.uow import SqlUnitOfWorkFactory
+from server.adapters.db.views import SqlViewsFactory
 from server.adapters.events.log import RunEventLog
 from server.adapters.events.memory import MemoryEventStream
 from server.adapters.events.redis import RedisEventStream
@@ -47,6 +49,7 @@ class Container:
     settings: Settings
     engine: AsyncEngine
     uow: UnitOfWorkFactory
+    views: ViewsFactory
     clock: Clock
     accounts: AccountService
     datasets: DatasetService
@@ -163,6 +166,7 @@ def build(
         settings=settings,
         engine=engine,
         uow=uow,
+        views=SqlViewsFactory(engine),
         clock=clock,
         accounts=AccountService(uow, clock, hasher, tokens, policy_accounts),
         datasets=DatasetService(uow, clock, tables),

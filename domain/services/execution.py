@@ -16,9 +16,8 @@ from datetime import timedelta
 from typing import TypeVar
 
 from domain.errors import Conflict, DomainError
+from domain.model.models import Model, ModelStage
 from domain.model.runs import (
-    Model,
-    ModelStage,
     NewRunEvent,
     Run,
     RunConfig,

@@ -16,15 +16,25 @@ from server.schema.campaigns import CampaignMutation, CampaignQuery
 from server.schema.datasets import DatasetMutation, DatasetQuery
 from server.schema.documents import DocumentCache, DocumentGuard
 from server.schema.errors import shape_error
-from server.schema.experiments import ExperimentMutation, ExperimentQuery  # before runs
+from server.schema.experiments import ExperimentMutation, ExperimentQuery
 from server.schema.input_guard import InputGuard
 from server.schema.limits import DocumentLimits
+from server.schema.models import ModelMutation, ModelQuery
 from server.schema.runs import RunMutation, RunQuery, RunSubscription
 
-Query = merge_types("Query", (AccountQuery, DatasetQuery, ExperimentQuery, RunQuery, CampaignQuery))
+Query = merge_types(
+    "Query", (AccountQuery, DatasetQuery, ExperimentQuery, RunQuery, ModelQuery, CampaignQuery)
+)
 Mutation = merge_types(
     "Mutation",
-    (AccountMutation, DatasetMutation, ExperimentMutation, RunMutation, CampaignMutation),
+    (
+        AccountMutation,
+        DatasetMutation,
+        ExperimentMutation,
+        RunMutation,
+        ModelMutation,
+        CampaignMutation,
+    ),
 )
 Subscription = merge_types("Subscription", (RunSubscription,))
 

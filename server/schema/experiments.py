@@ -12,7 +12,9 @@ from domain.pagination import PageRequest
 from domain.ports import ExperimentFilter
 from server.schema.context import Info
 from server.schema.datasets import DatasetType
+from server.schema.models import ModelType
 from server.schema.pagination import Connection, connection
+from server.schema.runs import RunType
 
 ProblemTypeEnum = strawberry.enum(ProblemType, name="ProblemType")
 
@@ -130,9 +132,7 @@ class ExperimentQuery:
         filter: ExperimentFilterInput | None = None,
     ) -> Connection[ExperimentType]:
         where = filter.to_domain() if filter else ExperimentFilter()
-        page = await info.context.container.experiments.page(
-            info.context.principal, PageRequest.of(first, after), where
-        )
+        page = await info.context.views.experiment_page(PageRequest.of(first, after), where)
         return connection(page, ExperimentType.of)
 
     @strawberry.field
@@ -181,6 +181,3 @@ class ExperimentMutation:
             info.context.principal, str(input.id)
         )
         return DeleteExperimentPayload(id=strawberry.ID(deleted))
-
-
-from server.schema.runs import ModelType, RunType  # noqa: E402  (mutual references)
