@@ -1,7 +1,7 @@
-"""The floor for the GraphQL benchmark: plain Starlette handlers, same services, same SQL.
+"""The floor for the GraphQL benchmark: plain Starlette handlers, same views, same SQL.
 
-Each handler authenticates the bearer token, calls the same use cases (hence the same SQL
-statements) the GraphQL resolvers call, and writes the same JSON a GraphQL client gets, by
+Each handler authenticates the bearer token, calls the same use cases and views (hence the
+same SQL statements) the GraphQL resolvers call, and writes the same JSON a GraphQL client gets, by
 hand. What the GraphQL server spends beyond this is the cost of GraphQL itself.
 
 Run: python benchmarks/bare_app.py PORT  (settings from the environment, like the server)
@@ -52,13 +52,12 @@ def create_bare_app(settings: Settings) -> Starlette:
         principal = container.accounts.authenticate(
             bearer_token(request.headers.get("authorization"))
         )
-        page = await container.experiments.page(
-            principal, PageRequest.of(first, None), ExperimentFilter()
-        )
+        views = container.views(principal)
+        page = await views.experiment_page(PageRequest.of(first, None), ExperimentFilter())
         ids = [e.id for e in page.items]
-        datasets = await container.datasets.get_many(principal, [e.dataset_id for e in page.items])
-        runs = await container.runs.pages_by_experiment(principal, ids, PageRequest.of(5, None))
-        production = await container.runs.production_models(principal, ids)
+        datasets = await views.datasets([e.dataset_id for e in page.items])
+        runs = await views.run_pages_by_experiment(ids, PageRequest.of(5, None))
+        production = await views.production_models(ids)
         edges: list[dict[str, Any]] = []
         for experiment, cursor in zip(page.items, page.cursors, strict=True):
             dataset = datasets[experiment.dataset_id]
