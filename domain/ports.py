@@ -78,6 +78,28 @@ class TokenService(Protocol):
         ...
 
 
+class ArtifactStore(Protocol):
+    """Where an account's files live: uploaded datasets, fitted models and tracking runs.
+
+    The one place that turns ids into storage keys (relative, never absolute paths); every
+    adapter that stores or reads those files asks it.
+    """
+
+    def dataset_key(self, account_id: str, dataset_id: str) -> str: ...
+
+    def model_key(self, account_id: str, run_id: str, attempt: int) -> str:
+        """An attempt's fitted model (each attempt writes its own)."""
+        ...
+
+    def tracking_experiment(self, account_id: str, experiment_name: str) -> str:
+        """The tracking (MLflow) experiment an experiment's runs are logged under."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove a stored file by key (a dataset or a model); absent files are fine."""
+        ...
+
+
 class TableStore(Protocol):
     """Stores uploaded tables as files and profiles them (never in the database)."""
 
@@ -430,7 +452,7 @@ class TrainingJob:
     attempt: int
     account_id: str
     experiment_id: str
-    experiment_name: str
+    experiment_name: str  # as the seller named it; the artifact store places its tracking
     dataset_key: str
     dataset_name: str
     problem_type: ProblemType

@@ -23,6 +23,7 @@ from domain.services.outbox import RunOutbox
 from domain.services.runs import RunService
 from domain.views import ViewsFactory
 from server.adapters.artifacts.runs import RunFileStore
+from server.adapters.artifacts.store import LocalArtifactStore
 from server.adapters.artifacts.tables import LocalTableStore
 from server.adapters.auth.blocklist import common_passwords
 from server.adapters.auth.passwords import Argon2PasswordHasher
@@ -103,7 +104,10 @@ def build(
         access_ttl=timedelta(minutes=settings.access_token_minutes),
         refresh_ttl=timedelta(days=settings.refresh_token_days),
     )
-    tables = LocalTableStore(settings.artifacts_dir, settings.max_upload_bytes)
+    files = LocalArtifactStore(
+        settings.artifacts_dir, settings.mlflow_tracking_uri, settings.mlflow_artifacts_dir
+    )
+    tables = LocalTableStore(files, settings.max_upload_bytes)
     closers: list[Callable[[], Awaitable[None]]] = []
     leavers: list[Callable[[], None]] = []
 
@@ -115,13 +119,7 @@ def build(
     closers.append(stream.aclose)
     events = RunEventLog(stream, uow)
     if trainer is None:
-        engine_trainer = AutoMLTrainer(
-            settings.artifacts_dir,
-            settings.artifacts_dir,
-            settings.mlflow_tracking_uri,
-            settings.worker_concurrency,
-            tracking_artifacts_root=settings.mlflow_artifacts_dir,
-        )
+        engine_trainer = AutoMLTrainer(files, settings.worker_concurrency)
 
         async def close_trainer() -> None:
             engine_trainer.close()
@@ -170,11 +168,9 @@ def build(
         clock=clock,
         accounts=AccountService(uow, clock, hasher, tokens, policy_accounts),
         datasets=DatasetService(uow, clock, tables),
-        experiments=ExperimentService(
-            uow, clock, tables, RunFileStore(settings.artifacts_dir, settings.mlflow_tracking_uri)
-        ),
+        experiments=ExperimentService(uow, clock, files, RunFileStore(files)),
         runs=RunService(uow, clock, outbox, events, settings.max_queued_runs_per_account),
-        models=ModelService(uow, AutoMLModelStore(settings.artifacts_dir)),
+        models=ModelService(uow, AutoMLModelStore(files)),
         campaigns=CampaignService(uow, clock),
         events=events,
         jobs=jobs,

@@ -262,7 +262,7 @@ class RunExecution:
             attempt=attempt,
             account_id=run.account_id,
             experiment_id=experiment.id,
-            experiment_name=f"{run.account_id}/{experiment.name}",
+            experiment_name=experiment.name,
             dataset_key=dataset.storage_key,
             dataset_name=dataset.name,
             problem_type=experiment.problem_type,

@@ -7,9 +7,9 @@ from domain.model.accounts import Principal
 from domain.model.experiments import Experiment, ProblemType
 from domain.model.models import ModelStage
 from domain.ports import (
+    ArtifactStore,
     Clock,
     RunFiles,
-    TableStore,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -22,7 +22,7 @@ class ExperimentService:
         self,
         uow: UnitOfWorkFactory,
         clock: Clock,
-        files: TableStore,
+        files: ArtifactStore,
         run_files: RunFiles | None = None,
     ) -> None:
         self._uow = uow
