@@ -33,7 +33,7 @@ def _plain_leaf(field: GraphQLField) -> tuple[GraphQLScalarType | GraphQLEnumTyp
     """(leaf type, non-null) when the field is a plain attribute of a scalar or enum type."""
     if not getattr(field.resolve, "_is_default", False) or field.args:
         return None
-    kind = field.type
+    kind: Any = field.type
     non_null = isinstance(kind, GraphQLNonNull)
     if non_null:
         kind = kind.of_type

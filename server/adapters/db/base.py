@@ -88,7 +88,7 @@ class SqlRepository(Generic[E, R]):
         rows = await self.session.execute(
             select(*self.columns()).where(self._account == account_id, self._id.in_(set(ids)))
         )
-        return {row.id: self.to_entity(row) for row in rows}
+        return {row.id: self.to_entity(cast(Any, row)) for row in rows}
 
     async def delete(self, account_id: str, entity_id: str) -> None:
         await self.session.execute(
@@ -111,7 +111,7 @@ class SqlRepository(Generic[E, R]):
                 .order_by(self._sort.desc(), self._id.desc())
                 .limit(request.first + 1)
             )
-            items = [self.to_entity(row) for row in await self.session.execute(query)]
+            items = [self.to_entity(cast(Any, row)) for row in await self.session.execute(query)]
         return self._make_page(items, request, total or 0)
 
     async def _pages_by(
@@ -150,7 +150,7 @@ class SqlRepository(Generic[E, R]):
                 .order_by(ranked.c[group.key], ranked.c.position)
             )
             for row in await self.session.execute(query):
-                grouped[getattr(row, group.key)].append(self.to_entity(row))
+                grouped[getattr(row, group.key)].append(self.to_entity(cast(Any, row)))
         return {key: self._make_page(grouped[key], request, counts.get(key, 0)) for key in keys}
 
     def _after(self, cursor: Cursor | None) -> list[ColumnElement[bool]]:

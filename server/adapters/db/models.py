@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, select
 
@@ -76,7 +76,7 @@ class SqlModelRepository(SqlRepository[Model, ModelRow]):
                 ModelRow.account_id == account_id, key.in_(set(keys)), *where
             )
         )
-        return {getattr(row, key.key): self.to_entity(row) for row in rows}
+        return {getattr(row, key.key): self.to_entity(cast(Any, row)) for row in rows}
 
     async def delete_for_experiment(self, account_id: str, experiment_id: str) -> list[str]:
         deleted = await self.session.scalars(

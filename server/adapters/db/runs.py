@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -236,7 +236,7 @@ class SqlTrialRepository:
                     .limit(request.first + 1)
                 )
             )
-        items = [self._entity(row) for row in rows[: request.first]]
+        items = [self._entity(cast(Any, row)) for row in rows[: request.first]]
         return Page(
             items=items,
             cursors=[offset_cursor(offset + i + 1) for i in range(len(items))],
@@ -265,7 +265,7 @@ class SqlTrialRepository:
             current = best.get(row.run_id)
             sign = 1 if descending else -1
             if current is None or sign * row.score > sign * (current.score or 0.0):  # type: ignore[operator]
-                best[row.run_id] = self._entity(row)
+                best[row.run_id] = self._entity(cast(Any, row))
         return best
 
 
