@@ -7,6 +7,7 @@ table). The account is bound once, when the views are built for a caller.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -28,17 +29,22 @@ from server.adapters.db.runs import SqlRunRepository, SqlTrialRepository
 
 
 class SqlViews:
-    """`Views` of one account; every method opens (and returns) one pooled connection."""
+    """`Views` of one account; each read takes (and returns) one pooled connection."""
 
-    __slots__ = ("_account", "_engine")
+    __slots__ = ("_account", "_engine", "_turn")
 
     def __init__(self, engine: AsyncEngine, account_id: str) -> None:
         self._engine = engine
         self._account = account_id
+        # One read at a time per caller's views (one request), as a hand-written handler
+        # would read: a document's DataLoaders fire together, and each taking a pooled
+        # connection at once overflows the pool under load (16 requests x 3 loaders), and
+        # overflow connections are opened and closed for every read.
+        self._turn = asyncio.Lock()
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
-        async with self._engine.connect() as connection:
+        async with self._turn, self._engine.connect() as connection:
             yield connection  # leaving rolls the (read-only) transaction back
 
     async def datasets(self, ids: Sequence[str]) -> dict[str, Dataset]:
