@@ -13,9 +13,8 @@ from domain.model.accounts import Account, Principal, Role, SessionFamily, User
 from domain.model.campaigns import Campaign, CampaignStatus, Discount, DiscountStatus
 from domain.model.datasets import Dataset, TableProfile
 from domain.model.experiments import Experiment, ProblemType
+from domain.model.models import Model, ModelStage
 from domain.model.runs import (
-    Model,
-    ModelStage,
     NewRunEvent,
     Run,
     RunConfig,
@@ -84,6 +83,28 @@ class TokenService(Protocol):
 
     def read_refresh(self, token: str) -> RefreshClaims:
         """The claims of a refresh token; Unauthenticated if invalid or expired."""
+        ...
+
+
+class ArtifactStore(Protocol):
+    """Where an account's files live: uploaded datasets, fitted models and tracking runs.
+
+    The one place that turns ids into storage keys (relative, never absolute paths); every
+    adapter that stores or reads those files asks it.
+    """
+
+    def dataset_key(self, account_id: str, dataset_id: str) -> str: ...
+
+    def model_key(self, account_id: str, run_id: str, attempt: int) -> str:
+        """An attempt's fitted model (each attempt writes its own)."""
+        ...
+
+    def tracking_experiment(self, account_id: str, experiment_name: str) -> str:
+        """The tracking (MLflow) experiment an experiment's runs are logged under."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove a stored file by key (a dataset or a model); absent files are fine."""
         ...
 
 
@@ -472,7 +493,7 @@ class TrainingJob:
     attempt: int
     account_id: str
     experiment_id: str
-    experiment_name: str
+    experiment_name: str  # as the seller named it; the artifact store places its tracking
     dataset_key: str
     dataset_name: str
     problem_type: ProblemType

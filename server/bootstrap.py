@@ -21,7 +21,9 @@ from domain.services.experiments import ExperimentService
 from domain.services.models import ModelService
 from domain.services.outbox import RunOutbox
 from domain.services.runs import RunService
+from domain.views import ViewsFactory
 from server.adapters.artifacts.runs import RunFileStore
+from server.adapters.artifacts.store import LocalArtifactStore
 from server.adapters.artifacts.tables import LocalTableStore
 from server.adapters.auth.blocklist import common_passwords
 from server.adapters.auth.passwords import Argon2PasswordHasher
@@ -29,6 +31,7 @@ from server.adapters.auth.tokens import JwtTokenService
 from server.adapters.clock import SystemClock
 from server.adapters.db.engine import create_engine, create_session_factory
 from server.adapters.db.uow import SqlUnitOfWorkFactory
+from server.adapters.db.views import SqlViewsFactory
 from server.adapters.events.log import RunEventLog
 from server.adapters.events.memory import MemoryEventStream
 from server.adapters.events.redis import RedisEventStream
@@ -49,6 +52,7 @@ class Container:
     settings: Settings
     engine: AsyncEngine
     uow: UnitOfWorkFactory
+    views: ViewsFactory
     clock: Clock
     accounts: AccountService
     datasets: DatasetService
@@ -108,7 +112,10 @@ def build(
         access_ttl=timedelta(minutes=settings.access_token_minutes),
         refresh_ttl=timedelta(days=settings.refresh_token_days),
     )
-    tables = LocalTableStore(settings.artifacts_dir, settings.max_upload_bytes)
+    files = LocalArtifactStore(
+        settings.artifacts_dir, settings.mlflow_tracking_uri, settings.mlflow_artifacts_dir
+    )
+    tables = LocalTableStore(files, settings.max_upload_bytes)
     closers: list[Callable[[], Awaitable[None]]] = []
     leavers: list[Callable[[], None]] = []
 
@@ -124,12 +131,7 @@ def build(
     events = RunEventLog(stream, uow)
     if trainer is None:
         engine_trainer = AutoMLTrainer(
-            settings.artifacts_dir,
-            settings.artifacts_dir,
-            settings.mlflow_tracking_uri,
-            settings.worker_concurrency,
-            tracking_artifacts_root=settings.mlflow_artifacts_dir,
-            holidays=settings.calendar_holidays,
+            files, settings.worker_concurrency, holidays=settings.calendar_holidays
         )
 
         async def close_trainer() -> None:
@@ -178,16 +180,11 @@ def build(
         settings=settings,
         engine=engine,
         uow=uow,
+        views=SqlViewsFactory(engine, catalogue),
         clock=clock,
         accounts=AccountService(uow, clock, hasher, tokens, policy_accounts),
         datasets=DatasetService(uow, clock, tables),
-        experiments=ExperimentService(
-            uow,
-            clock,
-            tables,
-            RunFileStore(settings.artifacts_dir, settings.mlflow_tracking_uri),
-            catalogue=catalogue,
-        ),
+        experiments=ExperimentService(uow, clock, files, RunFileStore(files), catalogue=catalogue),
         runs=RunService(
             uow,
             clock,
@@ -197,7 +194,7 @@ def build(
             signals=signals,
             catalogue=catalogue,
         ),
-        models=ModelService(uow, AutoMLModelStore(settings.artifacts_dir)),
+        models=ModelService(uow, AutoMLModelStore(files)),
         campaigns=CampaignService(uow, clock),
         events=events,
         jobs=jobs,

@@ -1,4 +1,4 @@
-"""Runs (executions of an experiment), their trials and events, and the models they produce."""
+"""Runs (executions of an experiment), their trials and events (models: domain/model/models.py)."""
 
 from __future__ import annotations
 
@@ -378,34 +378,3 @@ class Trial:
     status: str
     duration_seconds: float | None
     id: str = field(default_factory=new_id)
-
-
-class ModelStage(enum.Enum):
-    """Lifecycle of a registered model."""
-
-    NONE = "NONE"
-    STAGING = "STAGING"
-    PRODUCTION = "PRODUCTION"
-    ARCHIVED = "ARCHIVED"
-
-
-@dataclass(slots=True)
-class Model:
-    """A fitted model a succeeded run registered."""
-
-    account_id: str
-    experiment_id: str
-    run_id: str
-    stage: ModelStage
-    metrics: dict[str, Any]
-    created_at: datetime
-    feature_importances: dict[str, float] | None = None
-    artifact_key: str | None = None
-    input_schema: dict[str, str] | None = None
-    problem_type: str | None = None
-    id: str = field(default_factory=new_id)
-
-    def promote(self, stage: ModelStage) -> None:
-        if stage is ModelStage.NONE:
-            raise InvalidInput("A model is promoted to STAGING, PRODUCTION or ARCHIVED.", "stage")
-        self.stage = stage

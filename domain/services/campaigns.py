@@ -1,17 +1,14 @@
-"""Planning campaigns and scheduling or canceling discounts on listings."""
+"""Planning campaigns and scheduling or canceling discounts on listings (reads: domain/views)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
 from domain.errors import Conflict, NotFound
 from domain.model.accounts import Principal
 from domain.model.campaigns import Campaign, Discount
-from domain.pagination import Page, PageRequest
-from domain.ports import CampaignFilter, Clock, DiscountFilter, UnitOfWork, UnitOfWorkFactory
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 
 class CampaignService:
@@ -20,9 +17,6 @@ class CampaignService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
-
-    def now(self) -> datetime:
-        return self._clock.now()
 
     async def create(
         self,
@@ -46,16 +40,6 @@ class CampaignService:
             await uow.campaigns.add(campaign)
             await uow.commit()
         return campaign
-
-    async def get_many(self, principal: Principal, ids: Sequence[str]) -> dict[str, Campaign]:
-        async with self._uow() as uow:
-            return await uow.campaigns.get_many(principal.account_id, ids)
-
-    async def page(
-        self, principal: Principal, request: PageRequest, where: CampaignFilter
-    ) -> Page[Campaign]:
-        async with self._uow() as uow:
-            return await uow.campaigns.page(principal.account_id, request, where)
 
     async def schedule_discount(
         self,
@@ -130,25 +114,3 @@ class CampaignService:
             await uow.discounts.save(discount)
             await uow.commit()
         return discount
-
-    async def discounts_by_id(
-        self, principal: Principal, ids: Sequence[str]
-    ) -> dict[str, Discount]:
-        async with self._uow() as uow:
-            return await uow.discounts.get_many(principal.account_id, ids)
-
-    async def discounts(
-        self, principal: Principal, request: PageRequest, where: DiscountFilter
-    ) -> Page[Discount]:
-        if where.status is not None and where.as_of is None:
-            where = replace(where, as_of=self._clock.now())
-        async with self._uow() as uow:
-            return await uow.discounts.page(principal.account_id, request, where)
-
-    async def discounts_by_campaign(
-        self, principal: Principal, campaign_ids: Sequence[str], request: PageRequest
-    ) -> dict[str, Page[Discount]]:
-        async with self._uow() as uow:
-            return await uow.discounts.pages_by_campaign(
-                principal.account_id, campaign_ids, request
-            )

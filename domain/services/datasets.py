@@ -1,14 +1,13 @@
-"""Uploading and reading datasets."""
+"""Uploading and deleting datasets (reads: domain/views)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
 from domain.errors import Conflict, NotFound
 from domain.model.accounts import Principal
 from domain.model.common import clean_name, new_id
 from domain.model.datasets import Dataset
-from domain.pagination import Page, PageRequest
 from domain.ports import Clock, TableStore, UnitOfWorkFactory
 
 
@@ -39,14 +38,6 @@ class DatasetService:
             await self._tables.delete(profile.storage_key)
             raise
         return dataset
-
-    async def get_many(self, principal: Principal, ids: Sequence[str]) -> dict[str, Dataset]:
-        async with self._uow() as uow:
-            return await uow.datasets.get_many(principal.account_id, ids)
-
-    async def page(self, principal: Principal, request: PageRequest) -> Page[Dataset]:
-        async with self._uow() as uow:
-            return await uow.datasets.page(principal.account_id, request)
 
     async def delete(self, principal: Principal, dataset_id: str) -> str:
         """Delete a dataset no experiment uses; its file goes after the row is gone."""

@@ -17,9 +17,8 @@ from datetime import timedelta
 from typing import TypeVar
 
 from domain.errors import Conflict, DomainError
+from domain.model.models import Model, ModelStage
 from domain.model.runs import (
-    Model,
-    ModelStage,
     NewRunEvent,
     Run,
     RunEvent,
@@ -312,7 +311,7 @@ class RunExecution:
             attempt=attempt,
             account_id=run.account_id,
             experiment_id=experiment.id,
-            experiment_name=f"{run.account_id}/{experiment.name}",
+            experiment_name=experiment.name,
             dataset_key=dataset.storage_key,
             dataset_name=dataset.name,
             problem_type=experiment.problem_type,

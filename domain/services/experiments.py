@@ -1,20 +1,16 @@
-"""Creating, changing, deleting and reading experiments."""
+"""Creating, changing and deleting experiments and their runs (reads: domain/views)."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.model.accounts import Principal
 from domain.model.experiments import Experiment, ProblemType
-from domain.model.runs import ModelStage
-from domain.pagination import Page, PageRequest
+from domain.model.models import ModelStage
 from domain.ports import (
+    ArtifactStore,
     Clock,
     EngineCatalogue,
-    ExperimentFilter,
     RunFiles,
-    TableStore,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -27,7 +23,7 @@ class ExperimentService:
         self,
         uow: UnitOfWorkFactory,
         clock: Clock,
-        files: TableStore,
+        files: ArtifactStore,
         run_files: RunFiles | None = None,
         *,
         catalogue: EngineCatalogue,
@@ -145,16 +141,6 @@ class ExperimentService:
         if self._run_files is not None:
             await self._run_files.delete_run_files(principal.account_id, [run_id])
         return run_id
-
-    async def get_many(self, principal: Principal, ids: Sequence[str]) -> dict[str, Experiment]:
-        async with self._uow() as uow:
-            return await uow.experiments.get_many(principal.account_id, ids)
-
-    async def page(
-        self, principal: Principal, request: PageRequest, where: ExperimentFilter
-    ) -> Page[Experiment]:
-        async with self._uow() as uow:
-            return await uow.experiments.page(principal.account_id, request, where)
 
     @staticmethod
     async def _get(uow: UnitOfWork, principal: Principal, experiment_id: str) -> Experiment:

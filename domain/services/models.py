@@ -8,7 +8,7 @@ from typing import Any
 
 from domain.errors import InvalidInput, NotFound
 from domain.model.accounts import Principal
-from domain.model.runs import Model, ModelStage
+from domain.model.models import Model, ModelStage
 from domain.ports import ModelStore, UnitOfWorkFactory
 
 MAX_PREDICT_ROWS = 10_000

@@ -1,10 +1,10 @@
-"""Starting, canceling and reading runs; comparing them; their trials and event logs."""
+"""Starting and canceling runs; comparing them; following their event logs (reads: views)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 
 from domain.errors import Conflict, InvalidInput, NotFound
@@ -12,7 +12,6 @@ from domain.model.accounts import Principal
 from domain.model.experiments import ProblemType
 from domain.model.runs import (
     BestTrialQuery,
-    Model,
     NewRunEvent,
     Run,
     RunConfig,
@@ -21,14 +20,12 @@ from domain.model.runs import (
     StaleAttempt,
     Trial,
 )
-from domain.pagination import Page, PageRequest
 from domain.ports import (
     Clock,
     EngineCatalogue,
-    ModelFilter,
     RunEventLog,
-    RunFilter,
     RunSignals,
+    TrialRepository,
     UnitOfWorkFactory,
 )
 from domain.services.outbox import RunOutbox
@@ -48,7 +45,7 @@ class ComparedRun:
 
 
 class RunService:
-    """Runs and models of an account, as the API sees them."""
+    """Runs of an account: the use cases (plain reads go through domain/views.py)."""
 
     def __init__(
         self,
@@ -174,111 +171,72 @@ class RunService:
         await self._events.publish(principal.account_id, events)
         return run
 
-    async def get(self, principal: Principal, run_id: str) -> Run:
-        found = await self.get_many(principal, [run_id])
-        if run_id not in found:
-            raise NotFound.of("Run", run_id)
-        return found[run_id]
-
-    async def get_many(self, principal: Principal, ids: Sequence[str]) -> dict[str, Run]:
+    async def _get_many(self, principal: Principal, ids: Sequence[str]) -> dict[str, Run]:
         async with self._uow() as uow:
             return await uow.runs.get_many(principal.account_id, ids)
-
-    async def page(self, principal: Principal, request: PageRequest, where: RunFilter) -> Page[Run]:
-        async with self._uow() as uow:
-            return await uow.runs.page(principal.account_id, request, where)
-
-    async def pages_by_experiment(
-        self, principal: Principal, experiment_ids: Sequence[str], request: PageRequest
-    ) -> dict[str, Page[Run]]:
-        async with self._uow() as uow:
-            return await uow.runs.pages_by_experiment(principal.account_id, experiment_ids, request)
-
-    async def trials(
-        self, principal: Principal, run: Run, metric: str, request: PageRequest
-    ) -> Page[Trial]:
-        """The current attempt's leaderboard, best first by the experiment's metric."""
-        async with self._uow() as uow:
-            return await uow.trials.page(
-                principal.account_id,
-                run.id,
-                run.attempt,
-                request,
-                self._catalogue.greater_is_better(metric),
-            )
-
-    async def best_trials(
-        self, principal: Principal, queries: Sequence[BestTrialQuery]
-    ) -> dict[str, Trial]:
-        """The trial to show as each run's best, by run id: the one its delivered model is, or
-        (no model yet) the top-scored of the current attempt."""
-        chosen = [(q.run_id, q.attempt, q.number) for q in queries if q.number is not None]
-        ranked = [
-            (q.run_id, q.attempt, self._catalogue.greater_is_better(q.metric))
-            for q in queries
-            if q.number is None
-        ]
-        async with self._uow() as uow:
-            found = await uow.trials.numbered(principal.account_id, chosen) if chosen else {}
-            if ranked:
-                found.update(await uow.trials.best(principal.account_id, ranked))
-            return found
 
     async def compare(self, principal: Principal, ids: Sequence[str]) -> list[ComparedRun]:
         """Runs side by side, in the order asked; all must exist."""
         unique = list(dict.fromkeys(ids))
         if not 1 <= len(unique) <= MAX_COMPARED_RUNS:
             raise InvalidInput(f"Compare from 1 to {MAX_COMPARED_RUNS} runs.", "ids")
-        runs = await self.get_many(principal, unique)
-        missing = [i for i in unique if i not in runs]
-        if missing:
-            raise NotFound(f"Run(s) not found: {', '.join(missing)}.", "ids")
         async with self._uow() as uow:
+            runs = await uow.runs.get_many(principal.account_id, unique)
+            missing = [i for i in unique if i not in runs]
+            if missing:
+                raise NotFound(f"Run(s) not found: {', '.join(missing)}.", "ids")
             experiments = await uow.experiments.get_many(
                 principal.account_id, list({r.experiment_id for r in runs.values()})
             )
-        queries = [r.best_trial_query(experiments[r.experiment_id].metric) for r in runs.values()]
-        best = await self.best_trials(principal, [q for q in queries if q is not None])
+            queries = [
+                r.best_trial_query(experiments[r.experiment_id].metric) for r in runs.values()
+            ]
+            best = await best_trials(
+                uow.trials,
+                principal.account_id,
+                [q for q in queries if q is not None],
+                self._catalogue.greater_is_better,
+            )
         return [ComparedRun(runs[i], best.get(i)) for i in unique]
 
     async def follow(
         self, principal: Principal, run_id: str, after_seq: int | None
-    ) -> AsyncIterator[RunEvent]:
+    ) -> AsyncGenerator[RunEvent, None]:
         """The run's events after `after_seq` (all when None), then live until it ends."""
         if after_seq is not None and after_seq < 0:
             raise InvalidInput("afterSeq must be 0 or more.", "after_seq")
-        await self.get(principal, run_id)  # NotFound for other accounts' runs
+        if run_id not in await self._get_many(principal, [run_id]):
+            raise NotFound.of("Run", run_id)  # also for other accounts' runs
         async for event in self._events.follow(run_id, after_seq or 0):
             yield event
 
-    async def updates(self, principal: Principal, experiment_id: str | None) -> AsyncIterator[Run]:
+    async def updates(
+        self, principal: Principal, experiment_id: str | None
+    ) -> AsyncGenerator[Run, None]:
         """The account's runs (of one experiment, if given) each time they change."""
         if experiment_id is not None:
             async with self._uow() as uow:
                 if await uow.experiments.get(principal.account_id, experiment_id) is None:
                     raise NotFound(f"Experiment {experiment_id!r} was not found.", "experiment_id")
         async for run_id in self._events.announcements(principal.account_id):
-            run = (await self.get_many(principal, [run_id])).get(run_id)
+            run = (await self._get_many(principal, [run_id])).get(run_id)
             if run is not None and experiment_id in (None, run.experiment_id):
                 yield run
 
-    # -- models --------------------------------------------------------------------------------
-    async def models_by_id(self, principal: Principal, ids: Sequence[str]) -> dict[str, Model]:
-        async with self._uow() as uow:
-            return await uow.models.get_many(principal.account_id, ids)
 
-    async def models(
-        self, principal: Principal, request: PageRequest, where: ModelFilter
-    ) -> Page[Model]:
-        async with self._uow() as uow:
-            return await uow.models.page(principal.account_id, request, where)
-
-    async def production_models(
-        self, principal: Principal, experiment_ids: Sequence[str]
-    ) -> dict[str, Model]:
-        async with self._uow() as uow:
-            return await uow.models.production_by_experiment(principal.account_id, experiment_ids)
-
-    async def models_by_run(self, principal: Principal, run_ids: Sequence[str]) -> dict[str, Model]:
-        async with self._uow() as uow:
-            return await uow.models.by_run(principal.account_id, run_ids)
+async def best_trials(
+    trials: TrialRepository,
+    account_id: str,
+    queries: Sequence[BestTrialQuery],
+    greater_is_better: Callable[[str], bool],
+) -> dict[str, Trial]:
+    """The trial to show as each run's best, by run id: the one its delivered model is, or
+    (no model yet) the top-scored of the current attempt. An ensemble names none."""
+    chosen = [(q.run_id, q.attempt, q.number) for q in queries if q.number is not None]
+    ranked = [
+        (q.run_id, q.attempt, greater_is_better(q.metric)) for q in queries if q.number is None
+    ]
+    found = await trials.numbered(account_id, chosen) if chosen else {}
+    if ranked:
+        found.update(await trials.best(account_id, ranked))
+    return found

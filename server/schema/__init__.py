@@ -16,15 +16,26 @@ from server.schema.campaigns import CampaignMutation, CampaignQuery
 from server.schema.datasets import DatasetMutation, DatasetQuery
 from server.schema.documents import DocumentCache, DocumentGuard
 from server.schema.errors import shape_error
-from server.schema.experiments import ExperimentMutation, ExperimentQuery  # before runs
+from server.schema.execution import PlainFieldsExecutionContext
+from server.schema.experiments import ExperimentMutation, ExperimentQuery
 from server.schema.input_guard import InputGuard
 from server.schema.limits import DocumentLimits
+from server.schema.models import ModelMutation, ModelQuery
 from server.schema.runs import RunMutation, RunQuery, RunSubscription
 
-Query = merge_types("Query", (AccountQuery, DatasetQuery, ExperimentQuery, RunQuery, CampaignQuery))
+Query = merge_types(
+    "Query", (AccountQuery, DatasetQuery, ExperimentQuery, RunQuery, ModelQuery, CampaignQuery)
+)
 Mutation = merge_types(
     "Mutation",
-    (AccountMutation, DatasetMutation, ExperimentMutation, RunMutation, CampaignMutation),
+    (
+        AccountMutation,
+        DatasetMutation,
+        ExperimentMutation,
+        RunMutation,
+        ModelMutation,
+        CampaignMutation,
+    ),
 )
 Subscription = merge_types("Subscription", (RunSubscription,))
 
@@ -68,7 +79,11 @@ def build_schema(settings: Settings | None = None) -> Schema:
         extensions.insert(0, DisableIntrospection)
     extensions.append(InputGuard)  # after validation: checks every string and JSON number
     schema = Schema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        execution_context_class=PlainFieldsExecutionContext,
     )
     schema.hide_suggestions = not settings.graphql_introspection
     schema.settings = settings

@@ -148,9 +148,7 @@ class CampaignQuery:
             status=filter.status if filter else None,
             name_contains=filter.name_contains if filter else None,
         )
-        page = await info.context.container.campaigns.page(
-            info.context.principal, PageRequest.of(first, after), where
-        )
+        page = await info.context.views.campaign_page(PageRequest.of(first, after), where)
         return connection(page, CampaignType.of)
 
     @strawberry.field
@@ -166,23 +164,20 @@ class CampaignQuery:
         after: str | None = None,
         filter: DiscountFilterInput | None = None,
     ) -> Connection[DiscountType]:
-        service = info.context.container.campaigns
-        now = service.now()
+        now = info.context.container.clock.now()
         where = DiscountFilter(
             campaign_id=str(filter.campaign_id) if filter and filter.campaign_id else None,
             listing_id=filter.listing_id if filter else None,
             status=filter.status if filter else None,
             as_of=now,
         )
-        page = await service.discounts(info.context.principal, PageRequest.of(first, after), where)
+        page = await info.context.views.discount_page(PageRequest.of(first, after), where)
         return connection(page, lambda d: DiscountType.of(d, now))
 
     @strawberry.field
     async def discount(self, info: Info, id: strawberry.ID) -> DiscountType | None:
-        service = info.context.container.campaigns
-        found = await service.discounts_by_id(info.context.principal, [str(id)])
-        discount = found.get(str(id))
-        return DiscountType.of(discount, service.now()) if discount else None
+        discount = await info.context.loaders.discounts.load(str(id))
+        return DiscountType.of(discount, info.context.container.clock.now()) if discount else None
 
 
 @strawberry.type
@@ -213,7 +208,9 @@ class CampaignMutation:
             ends_at=input.ends_at,
             campaign_id=str(input.campaign_id) if input.campaign_id else None,
         )
-        return ScheduleDiscountPayload(discount=DiscountType.of(discount, service.now()))
+        return ScheduleDiscountPayload(
+            discount=DiscountType.of(discount, info.context.container.clock.now())
+        )
 
     @strawberry.mutation(description="Cancel a scheduled or active discount.")
     async def cancel_discount(
@@ -221,4 +218,6 @@ class CampaignMutation:
     ) -> CancelDiscountPayload:
         service = info.context.container.campaigns
         discount = await service.cancel_discount(info.context.principal, str(input.id))
-        return CancelDiscountPayload(discount=DiscountType.of(discount, service.now()))
+        return CancelDiscountPayload(
+            discount=DiscountType.of(discount, info.context.container.clock.now())
+        )

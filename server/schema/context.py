@@ -13,6 +13,7 @@ from domain.errors import DomainError, Unauthenticated
 from domain.model.accounts import Account, Principal, User
 
 if TYPE_CHECKING:
+    from domain.views import Views
     from server.bootstrap import Container
     from server.schema.loaders import Loaders
 
@@ -85,11 +86,16 @@ class Context:
         return self._accounts
 
     @property
+    def views(self) -> Views:
+        """What the caller's account holds, read-only (scoped once, here)."""
+        return self.loaders.views
+
+    @property
     def loaders(self) -> Loaders:
         if self._loaders is None:
             from server.schema.loaders import Loaders
 
-            self._loaders = Loaders(self.container, self.principal)
+            self._loaders = Loaders(self.container.views(self.principal))
         return self._loaders
 
 

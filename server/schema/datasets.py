@@ -98,9 +98,7 @@ class DatasetQuery:
     async def datasets(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[DatasetType]:
-        page = await info.context.container.datasets.page(
-            info.context.principal, PageRequest.of(first, after)
-        )
+        page = await info.context.views.dataset_page(PageRequest.of(first, after))
         return connection(page, DatasetType.of)
 
     @strawberry.field

@@ -7,13 +7,17 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from domain.model.accounts import Principal
 from domain.model.campaigns import Campaign, Discount
 from domain.model.datasets import Dataset
 from domain.model.experiments import Experiment
-from domain.model.runs import BestTrialQuery, Model, Run, Trial
+from domain.model.models import Model
+from domain.model.runs import (
+    BestTrialQuery,
+    Run,
+    Trial,
+)
 from domain.pagination import Page, PageRequest
-from server.bootstrap import Container
+from domain.views import Views
 
 V = TypeVar("V")
 
@@ -27,28 +31,18 @@ def by_key(fetch: Callable[[Sequence[str]], Awaitable[dict[str, V]]]) -> DataLoa
 
 
 class Loaders:
-    """Loaders bound to one caller, so batching never crosses accounts."""
+    """Loaders over one caller's views, so batching never crosses accounts."""
 
-    def __init__(self, container: Container, principal: Principal) -> None:
-        self._container = container
-        self._principal = principal
-        p = principal
-        self.datasets: DataLoader[str, Dataset | None] = by_key(
-            lambda ids: container.datasets.get_many(p, ids)
-        )
-        self.experiments: DataLoader[str, Experiment | None] = by_key(
-            lambda ids: container.experiments.get_many(p, ids)
-        )
-        self.runs: DataLoader[str, Run | None] = by_key(lambda ids: container.runs.get_many(p, ids))
-        self.models_by_run: DataLoader[str, Model | None] = by_key(
-            lambda ids: container.runs.models_by_run(p, ids)
-        )
-        self.production_models: DataLoader[str, Model | None] = by_key(
-            lambda ids: container.runs.production_models(p, ids)
-        )
-        self.campaigns: DataLoader[str, Campaign | None] = by_key(
-            lambda ids: container.campaigns.get_many(p, ids)
-        )
+    def __init__(self, views: Views) -> None:
+        self.views = views
+        self.datasets: DataLoader[str, Dataset | None] = by_key(views.datasets)
+        self.experiments: DataLoader[str, Experiment | None] = by_key(views.experiments)
+        self.runs: DataLoader[str, Run | None] = by_key(views.runs)
+        self.models: DataLoader[str, Model | None] = by_key(views.models)
+        self.models_by_run: DataLoader[str, Model | None] = by_key(views.models_by_run)
+        self.production_models: DataLoader[str, Model | None] = by_key(views.production_models)
+        self.campaigns: DataLoader[str, Campaign | None] = by_key(views.campaigns)
+        self.discounts: DataLoader[str, Discount | None] = by_key(views.discounts)
         self.best_trials: DataLoader[BestTrialQuery, Trial | None] = DataLoader(
             load_fn=self._best_trials
         )
@@ -56,7 +50,7 @@ class Loaders:
         self._discount_pages: dict[PageRequest, DataLoader[str, Page[Discount]]] = {}
 
     async def _best_trials(self, keys: list[BestTrialQuery]) -> list[Trial | None]:
-        found = await self._container.runs.best_trials(self._principal, keys)
+        found = await self.views.best_trials(keys)
         return [found.get(key.run_id) for key in keys]
 
     def runs_of_experiments(self, request: PageRequest) -> DataLoader[str, Page[Run]]:
@@ -64,9 +58,7 @@ class Loaders:
         if request not in self._run_pages:
 
             async def load(ids: list[str]) -> list[Page[Run]]:
-                pages = await self._container.runs.pages_by_experiment(
-                    self._principal, ids, request
-                )
+                pages = await self.views.run_pages_by_experiment(ids, request)
                 return [pages[i] for i in ids]
 
             self._run_pages[request] = DataLoader(load_fn=load)
@@ -76,9 +68,7 @@ class Loaders:
         if request not in self._discount_pages:
 
             async def load(ids: list[str]) -> list[Page[Discount]]:
-                pages = await self._container.campaigns.discounts_by_campaign(
-                    self._principal, ids, request
-                )
+                pages = await self.views.discount_pages_by_campaign(ids, request)
                 return [pages[i] for i in ids]
 
             self._discount_pages[request] = DataLoader(load_fn=load)

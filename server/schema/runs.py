@@ -1,11 +1,11 @@
-"""Runs, their trials, events and models: start, cancel, compare, follow live, promote, predict."""
+"""Runs, their trials and events: start, cancel, delete, compare, follow live."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -13,8 +13,6 @@ from strawberry.scalars import JSON
 from domain.errors import NotFound
 from domain.model.runs import (
     EnsembleMember,
-    Model,
-    ModelStage,
     Run,
     RunConfig,
     RunEvent,
@@ -25,12 +23,15 @@ from domain.model.runs import (
     Trial,
 )
 from domain.pagination import PageRequest
-from domain.ports import ModelFilter, RunFilter
+from domain.ports import RunFilter
 from server.schema.context import Info
+from server.schema.models import ModelType
 from server.schema.pagination import Connection, connection
 
+if TYPE_CHECKING:
+    from server.schema.experiments import ExperimentType
+
 RunStatusEnum = strawberry.enum(RunStatus, name="RunStatus")
-ModelStageEnum = strawberry.enum(ModelStage, name="ModelStage")
 RunEventTypeEnum = strawberry.enum(RunEventType, name="RunEventType")
 SearchMethodEnum = strawberry.enum(SearchMethod, name="SearchMethod")
 
@@ -49,7 +50,7 @@ class TrialType:
         return cls(
             number=trial.number,
             algorithm=trial.algorithm,
-            params=trial.params,
+            params=JSON(trial.params),
             score=trial.score,
             status=trial.status,
             duration_seconds=trial.duration_seconds,
@@ -73,7 +74,7 @@ class RunEventGql:
             type=event.type,
             message=event.message,
             progress=event.progress,
-            data=event.data,
+            data=JSON(event.data),
         )
 
 
@@ -250,7 +251,7 @@ class RunType:
         "`settings` has the same, typed."
     )
     def config(self) -> JSON:
-        return config_json(self.run.config)
+        return JSON(config_json(self.run.config))
 
     @strawberry.field(description="How the run searches.")
     def settings(self) -> RunConfigType:
@@ -258,7 +259,7 @@ class RunType:
 
     @strawberry.field(description="What the finished training scored, as JSON; see `results`.")
     def metrics(self) -> JSON | None:
-        return metrics_json(self.run.metrics)
+        return JSON(metrics_json(self.run.metrics))
 
     @strawberry.field(description="What the finished training scored (null until then).")
     def results(self) -> RunMetricsType | None:
@@ -276,7 +277,11 @@ class RunType:
         return RunBestType.of_trial(trial) if trial is not None else None
 
     @strawberry.field
-    async def experiment(self, info: Info) -> ExperimentType:
+    async def experiment(
+        self, info: Info
+    ) -> Annotated[ExperimentType, strawberry.lazy("server.schema.experiments")]:
+        from server.schema.experiments import ExperimentType
+
         experiment = await info.context.loaders.experiments.load(self.run.experiment_id)
         if experiment is None:
             raise NotFound.of("Experiment", self.run.experiment_id)
@@ -288,9 +293,7 @@ class RunType:
     ) -> Connection[TrialType]:
         request = PageRequest.ranked(first, after)
         metric = await self._metric(info)
-        page = await info.context.container.runs.trials(
-            info.context.principal, self.run, metric, request
-        )
+        page = await info.context.views.trials(self.run.id, self.run.attempt, metric, request)
         return connection(page, TrialType.of)
 
     @strawberry.field(
@@ -329,40 +332,6 @@ _RUN_FIELDS = tuple(
 )
 
 
-@strawberry.type(name="Model", description="A fitted model a succeeded run registered.")
-class ModelType:
-    id: strawberry.ID
-    stage: ModelStageEnum  # type: ignore[valid-type]
-    metrics: JSON
-    feature_importances: JSON | None
-    input_schema: JSON | None = strawberry.field(
-        description="Column -> kind (numeric, boolean, categorical, datetime) predict expects."
-    )
-    problem_type: str | None
-    created_at: datetime
-    run_id: strawberry.Private[str]
-
-    @classmethod
-    def of(cls, model: Model) -> ModelType:
-        return cls(
-            id=strawberry.ID(model.id),
-            stage=model.stage,
-            metrics=model.metrics,
-            feature_importances=model.feature_importances,
-            input_schema=model.input_schema,
-            problem_type=model.problem_type,
-            created_at=model.created_at,
-            run_id=model.run_id,
-        )
-
-    @strawberry.field
-    async def run(self, info: Info) -> RunType:
-        run = await info.context.loaders.runs.load(self.run_id)
-        if run is None:
-            raise NotFound.of("Run", self.run_id)
-        return RunType.of(run)
-
-
 @strawberry.type
 class ComparedRun:
     run: RunType
@@ -381,12 +350,6 @@ class RunComparison:
 class RunFilterInput:
     experiment_id: strawberry.ID | None = None
     status: RunStatusEnum | None = None  # type: ignore[valid-type]
-
-
-@strawberry.input(name="ModelFilter")
-class ModelFilterInput:
-    experiment_id: strawberry.ID | None = None
-    stage: ModelStageEnum | None = None  # type: ignore[valid-type]
 
 
 @strawberry.input
@@ -458,28 +421,6 @@ class DeleteRunPayload:
     id: strawberry.ID
 
 
-@strawberry.input
-class PromoteModelInput:
-    model_id: strawberry.ID
-    stage: ModelStageEnum  # type: ignore[valid-type]
-
-
-@strawberry.type
-class PromoteModelPayload:
-    model: ModelType
-
-
-@strawberry.input
-class PredictInput:
-    model_id: strawberry.ID
-    rows: JSON = strawberry.field(description="A list of objects, one per row.")
-
-
-@strawberry.type
-class PredictPayload:
-    predictions: JSON = strawberry.field(description="One entry per input row, in order.")
-
-
 @strawberry.type
 class RunQuery:
     @strawberry.field(description="The account's runs, newest first.")
@@ -494,9 +435,7 @@ class RunQuery:
             experiment_id=str(filter.experiment_id) if filter and filter.experiment_id else None,
             status=filter.status if filter else None,
         )
-        page = await info.context.container.runs.page(
-            info.context.principal, PageRequest.of(first, after), where
-        )
+        page = await info.context.views.run_page(PageRequest.of(first, after), where)
         return connection(page, RunType.of)
 
     @strawberry.field
@@ -517,37 +456,14 @@ class RunQuery:
             runs=[
                 ComparedRun(
                     run=RunType.of(entry.run),
-                    config=config_json(entry.run.config),
-                    metrics=metrics_json(entry.run.metrics),
+                    config=JSON(config_json(entry.run.config)),
+                    metrics=JSON(metrics_json(entry.run.metrics)),
                     best_trial=TrialType.of(entry.best_trial) if entry.best_trial else None,
                 )
                 for entry in compared
             ],
             metric_names=list(names),
         )
-
-    @strawberry.field(description="The account's models, newest first.")
-    async def models(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        filter: ModelFilterInput | None = None,
-    ) -> Connection[ModelType]:
-        where = ModelFilter(
-            experiment_id=str(filter.experiment_id) if filter and filter.experiment_id else None,
-            stage=filter.stage if filter else None,
-        )
-        page = await info.context.container.runs.models(
-            info.context.principal, PageRequest.of(first, after), where
-        )
-        return connection(page, ModelType.of)
-
-    @strawberry.field
-    async def model(self, info: Info, id: strawberry.ID) -> ModelType | None:
-        found = await info.context.container.runs.models_by_id(info.context.principal, [str(id)])
-        model = found.get(str(id))
-        return ModelType.of(model) if model else None
 
 
 @strawberry.type
@@ -573,20 +489,6 @@ class RunMutation:
             info.context.principal, str(input.id)
         )
         return DeleteRunPayload(id=strawberry.ID(deleted))
-
-    @strawberry.mutation(description="Move a model to STAGING, PRODUCTION or ARCHIVED.")
-    async def promote_model(self, info: Info, input: PromoteModelInput) -> PromoteModelPayload:
-        model = await info.context.container.models.promote(
-            info.context.principal, str(input.model_id), input.stage
-        )
-        return PromoteModelPayload(model=ModelType.of(model))
-
-    @strawberry.mutation(description="Predictions for rows (per period and series: forecasting).")
-    async def predict(self, info: Info, input: PredictInput) -> PredictPayload:
-        predictions = await info.context.container.models.predict(
-            info.context.principal, str(input.model_id), input.rows
-        )
-        return PredictPayload(predictions=predictions)
 
 
 @strawberry.type
@@ -623,6 +525,3 @@ class RunSubscription:
                     yield RunType.of(run)
             finally:
                 await updates.aclose()
-
-
-from server.schema.experiments import ExperimentType  # noqa: E402  (mutual references)

@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import event
 
 from domain.model.runs import Run, RunConfig, RunStatus
+from domain.pagination import PageRequest
 from server.app import create_app
 from server.bootstrap import Container
 from server.config import Settings
@@ -95,3 +96,67 @@ async def test_me_costs_one_statement(settings: Settings, container: Container) 
         )
         assert data["me"]["email"] == seller.email
         assert len(statements) == 1, statements
+
+
+RUNS_AND_MODELS = """
+query RunsAndModels($first: Int) {
+  runs(first: $first) {
+    totalCount
+    edges { node { id status experiment { id name } model { id stage } } }
+  }
+  models(first: $first) {
+    totalCount
+    edges { node { id stage run { id status experiment { name } } } }
+  }
+}
+"""
+
+
+async def add_models(container: Container, seller: Seller) -> None:
+    """A model for every running run of the seller (the first attempt of each experiment)."""
+    from domain.model.models import Model, ModelStage
+    from domain.ports import RunFilter
+
+    async with container.uow() as uow:
+        runs = await uow.runs.page(
+            seller.account_id, PageRequest.of(100, None), RunFilter(status=RunStatus.RUNNING)
+        )
+        for run in runs.items:
+            await uow.models.add(
+                Model(
+                    account_id=seller.account_id,
+                    experiment_id=run.experiment_id,
+                    run_id=run.id,
+                    stage=ModelStage.STAGING,
+                    metrics={},
+                    created_at=container.clock.now(),
+                )
+            )
+        await uow.commit()
+
+
+async def test_runs_and_models_pages_read_through_views_at_constant_sql(
+    settings: Settings, container: Container
+) -> None:
+    transport = httpx.ASGITransport(app=create_app(settings, container))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        api = Api(http)
+        counts = {}
+        for size in (3, 30):
+            seller = await seed(api, container, size)
+            await add_models(container, seller)
+            statements, data = await statements_for(
+                api, container, seller, RUNS_AND_MODELS, {"first": 3 * size}
+            )
+            runs, models = data["runs"], data["models"]
+            assert runs["totalCount"] == 3 * size and len(runs["edges"]) == 3 * size
+            assert models["totalCount"] == size and len(models["edges"]) == size
+            with_model = [e for e in runs["edges"] if e["node"]["model"]]
+            assert len(with_model) == size
+            assert all(e["node"]["run"]["status"] == "RUNNING" for e in models["edges"])
+            counts[size] = len(statements)
+        assert counts[3] == counts[30], counts
+        # the token check; runs: count + page; models: count + page; then one batch each for
+        # the runs' experiments, the runs' models and the models' runs (whose experiments are
+        # the same ones, already loaded)
+        assert counts[30] == 8, counts

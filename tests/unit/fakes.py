@@ -32,11 +32,10 @@ from domain.errors import Conflict
 from domain.model.accounts import Principal, Role
 from domain.model.datasets import Dataset, DatasetColumn, TableProfile
 from domain.model.experiments import Experiment, ProblemType
+from domain.model.models import Model, ModelStage
 from domain.model.runs import (
     ACTIVE_STATUSES,
     EnsembleMember,
-    Model,
-    ModelStage,
     NewRunEvent,
     Run,
     RunEvent,
@@ -609,6 +608,15 @@ class FakeFiles:
         self, account_id: str, dataset_id: str, chunks: AsyncIterator[bytes]
     ) -> TableProfile:
         raise NotImplementedError("FakeFiles stores no tables; seed datasets directly.")
+
+    def dataset_key(self, account_id: str, dataset_id: str) -> str:
+        return f"{account_id}/datasets/{dataset_id}.csv"
+
+    def model_key(self, account_id: str, run_id: str, attempt: int) -> str:
+        return f"{account_id}/models/{run_id}/{attempt}.joblib"
+
+    def tracking_experiment(self, account_id: str, experiment_name: str) -> str:
+        return f"{account_id}/{experiment_name}"
 
     async def delete(self, storage_key: str) -> None:
         self.deleted.append(storage_key)

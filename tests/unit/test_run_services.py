@@ -8,7 +8,14 @@ import dataclasses
 import pytest
 
 from domain.errors import Conflict
-from domain.model.runs import ModelStage, Run, RunConfig, RunEventType, RunStatus, StaleAttempt
+from domain.model.models import ModelStage
+from domain.model.runs import (
+    Run,
+    RunConfig,
+    RunEventType,
+    RunStatus,
+    StaleAttempt,
+)
 from domain.ports import TrainingFailed
 from domain.services.execution import ExecutionPolicy
 from tests.unit.fakes import (

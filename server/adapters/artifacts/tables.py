@@ -16,6 +16,7 @@ from automl.catalogue import MAX_COLUMNS
 from domain.errors import InvalidInput
 from domain.model.datasets import DatasetColumn, TableProfile
 from server.adapters.artifacts.private import private_dir
+from server.adapters.artifacts.store import LocalArtifactStore
 
 SNIFF_BYTES = 64 * 1024
 # UTF-8, with or without the byte-order mark Excel's "CSV UTF-8" writes: the mark must not
@@ -24,22 +25,19 @@ CSV_ENCODING = "utf-8-sig"
 
 
 class LocalTableStore:
-    """Files live at `<root>/<account>/datasets/<dataset>.csv`; the key is relative to root."""
+    """Uploaded tables, stored where the artifact store says (keys relative to its root)."""
 
-    def __init__(self, root: Path, max_bytes: int) -> None:
-        self._root = root
+    def __init__(self, files: LocalArtifactStore, max_bytes: int) -> None:
+        self._files = files
         self._max_bytes = max_bytes
 
     def path_of(self, storage_key: str) -> Path:
-        path = (self._root / storage_key).resolve()
-        if self._root.resolve() not in path.parents:
-            raise ValueError(f"storage key escapes the artifact root: {storage_key!r}")
-        return path
+        return self._files.path(storage_key)
 
     async def store_csv(
         self, account_id: str, dataset_id: str, chunks: AsyncIterator[bytes]
     ) -> TableProfile:
-        key = f"{account_id}/datasets/{dataset_id}.csv"
+        key = self._files.dataset_key(account_id, dataset_id)
         final = self.path_of(key)
         private_dir(final.parent)
         handle, temp_name = tempfile.mkstemp(dir=final.parent, suffix=".part")
@@ -65,7 +63,7 @@ class LocalTableStore:
         return TableProfile(key, size, rows, tuple(columns))
 
     async def delete(self, storage_key: str) -> None:
-        self.path_of(storage_key).unlink(missing_ok=True)
+        await self._files.delete(storage_key)
 
 
 def profile_csv(path: Path) -> tuple[list[DatasetColumn], int]:

@@ -1,10 +1,15 @@
-"""What every account-scoped SQL repository shares: get, save, delete, keyset pages."""
+"""What every account-scoped SQL repository shares: get, save, delete, keyset pages.
+
+Reads select the table's columns, not the mapped class: rows become domain values directly,
+with no ORM instance, identity map or attribute instrumentation in between. The same queries
+run on a session (inside a unit of work) or on a bare connection (the read side, `SqlViews`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -16,8 +21,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from domain.pagination import Cursor, Page, PageRequest
 from server.adapters.db.tables import Base
@@ -57,6 +62,16 @@ class SqlRepository(Generic[E, R]):
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    @classmethod
+    def reading(cls, connection: AsyncConnection) -> Self:
+        """A repository for reads only, on a bare connection (no session, no identity map)."""
+        return cls(cast(AsyncSession, connection))  # reads use execute/scalar, which both have
+
+    @classmethod
+    def columns(cls) -> list[Any]:
+        """The row's columns, selected instead of the mapped class (see the module doc)."""
+        return [column for column in cls.row.__table__.columns]
 
     # -- conversions -------------------------------------------------------------------------
     def to_entity(self, row: R) -> E:
@@ -102,10 +117,10 @@ class SqlRepository(Generic[E, R]):
     async def get_many(self, account_id: str, ids: Sequence[str]) -> dict[str, E]:
         if not ids:
             return {}
-        rows = await self.session.scalars(
-            select(self.row).where(self._account == account_id, self._id.in_(set(ids)))
+        rows = await self.session.execute(
+            select(*self.columns()).where(self._account == account_id, self._id.in_(set(ids)))
         )
-        return {row.id: self.to_entity(row) for row in rows}
+        return {row.id: self.to_entity(cast(Any, row)) for row in rows}
 
     async def delete(self, account_id: str, entity_id: str) -> None:
         await self.session.execute(
@@ -123,12 +138,12 @@ class SqlRepository(Generic[E, R]):
         items: list[E] = []
         if request.first > 0:
             query = (
-                select(self.row)
+                select(*self.columns())
                 .where(*conditions, *self._after(request.after))
                 .order_by(self._sort.desc(), self._id.desc())
                 .limit(request.first + 1)
             )
-            items = [self.to_entity(row) for row in await self.session.scalars(query)]
+            items = [self.to_entity(cast(Any, row)) for row in await self.session.execute(query)]
         return self._make_page(items, request, total or 0)
 
     async def _pages_by(
@@ -158,18 +173,17 @@ class SqlRepository(Generic[E, R]):
                 .label("position")
             )
             ranked = (
-                select(self.row, position)
+                select(*self.columns(), position)
                 .where(*conditions, *self._after(request.after))
                 .subquery()
             )
-            ranked_row = aliased(self.row, ranked)
             query = (
-                select(ranked_row)
+                select(*(ranked.c[column.key] for column in self.columns()))
                 .where(ranked.c.position <= request.first + 1)
                 .order_by(ranked.c[group.key], ranked.c.position)
             )
-            for row in await self.session.scalars(query):
-                grouped[getattr(row, group.key)].append(self.to_entity(row))
+            for row in await self.session.execute(query):
+                grouped[getattr(row, group.key)].append(self.to_entity(cast(Any, row)))
         return {key: self._make_page(grouped[key], request, counts.get(key, 0)) for key in keys}
 
     def _after(self, cursor: Cursor | None) -> list[ColumnElement[bool]]:

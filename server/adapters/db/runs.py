@@ -1,18 +1,16 @@
-"""Runs and models in SQL."""
+"""Runs, their trials, events and outbox in SQL (models: server/adapters/db/models.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.model.runs import (
     ACTIVE_STATUSES,
-    Model,
-    ModelStage,
     NewRunEvent,
     Run,
     RunEvent,
@@ -21,11 +19,10 @@ from domain.model.runs import (
     Trial,
 )
 from domain.pagination import Page, PageRequest, offset_cursor
-from domain.ports import ModelFilter, RunFilter
+from domain.ports import RunFilter
 from server.adapters.db.base import FieldMapper, SqlRepository
 from server.adapters.db.tables import (
     AccountRow,
-    ModelRow,
     RunEventRow,
     RunOutboxRow,
     RunRow,
@@ -142,85 +139,6 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
         return list(deleted)
 
 
-class SqlModelRepository(SqlRepository[Model, ModelRow]):
-    row = ModelRow
-
-    def to_entity(self, row: ModelRow) -> Model:
-        return Model(
-            account_id=row.account_id,
-            experiment_id=row.experiment_id,
-            run_id=row.run_id,
-            stage=ModelStage(row.stage),
-            metrics=row.metrics or {},
-            created_at=row.created_at,
-            feature_importances=row.feature_importances,
-            artifact_key=row.artifact_key,
-            input_schema=row.input_schema,
-            problem_type=row.problem_type,
-            id=row.id,
-        )
-
-    def to_values(self, entity: Model) -> dict[str, Any]:
-        return {
-            "id": entity.id,
-            "account_id": entity.account_id,
-            "experiment_id": entity.experiment_id,
-            "run_id": entity.run_id,
-            "stage": entity.stage.value,
-            "metrics": entity.metrics,
-            "feature_importances": entity.feature_importances,
-            "artifact_key": entity.artifact_key,
-            "input_schema": entity.input_schema,
-            "problem_type": entity.problem_type,
-            "created_at": entity.created_at,
-        }
-
-    async def page(self, account_id: str, request: PageRequest, where: ModelFilter) -> Page[Model]:
-        conditions = []
-        if where.experiment_id is not None:
-            conditions.append(ModelRow.experiment_id == where.experiment_id)
-        if where.stage is not None:
-            conditions.append(ModelRow.stage == where.stage.value)
-        return await self._page(account_id, request, *conditions)
-
-    async def production_by_experiment(
-        self, account_id: str, experiment_ids: Sequence[str]
-    ) -> dict[str, Model]:
-        return await self._one_per(
-            ModelRow.experiment_id,
-            account_id,
-            experiment_ids,
-            ModelRow.stage == ModelStage.PRODUCTION.value,
-        )
-
-    async def by_run(self, account_id: str, run_ids: Sequence[str]) -> dict[str, Model]:
-        return await self._one_per(ModelRow.run_id, account_id, run_ids)
-
-    async def _one_per(self, key: Any, account_id: str, keys: Sequence[str], *where: Any) -> dict:
-        if not keys:
-            return {}
-        rows = await self.session.scalars(
-            select(ModelRow).where(ModelRow.account_id == account_id, key.in_(set(keys)), *where)
-        )
-        return {getattr(row, key.key): self.to_entity(row) for row in rows}
-
-    async def delete_for_experiment(self, account_id: str, experiment_id: str) -> list[str]:
-        deleted = await self.session.scalars(
-            delete(ModelRow)
-            .where(ModelRow.account_id == account_id, ModelRow.experiment_id == experiment_id)
-            .returning(ModelRow.artifact_key)
-        )
-        return [key for key in deleted if key]
-
-    async def delete_for_run(self, account_id: str, run_id: str) -> list[str]:
-        deleted = await self.session.scalars(
-            delete(ModelRow)
-            .where(ModelRow.account_id == account_id, ModelRow.run_id == run_id)
-            .returning(ModelRow.artifact_key)
-        )
-        return [key for key in deleted if key]
-
-
 class SqlTrialRepository:
     """A run's trials (its leaderboard), per attempt."""
 
@@ -253,15 +171,15 @@ class SqlTrialRepository:
         rows = []
         if request.first > 0:
             rows = list(
-                await self.session.scalars(
-                    select(TrialRow)
+                await self.session.execute(
+                    select(*TrialRow.__table__.columns)
                     .where(*where)
                     .order_by(*self._ranking(descending))
                     .offset(offset)
                     .limit(request.first + 1)
                 )
             )
-        items = [self._entity(row) for row in rows[: request.first]]
+        items = [self._entity(cast(Any, row)) for row in rows[: request.first]]
         return Page(
             items=items,
             cursors=[offset_cursor(offset + i + 1) for i in range(len(items))],
@@ -275,15 +193,16 @@ class SqlTrialRepository:
         if not trials:
             return {}
         wanted = set(trials)
-        rows = await self.session.scalars(
-            select(TrialRow).where(
+        # Columns, not mapped objects: this also runs on a bare connection (the views).
+        rows = await self.session.execute(
+            select(*TrialRow.__table__.columns).where(
                 TrialRow.account_id == account_id,
                 TrialRow.run_id.in_({run_id for run_id, _, _ in wanted}),
                 TrialRow.number.in_({number for _, _, number in wanted}),
             )
         )
         return {
-            row.run_id: self._entity(row)
+            row.run_id: self._entity(cast(Any, row))
             for row in rows
             if (row.run_id, row.attempt, row.number) in wanted
         }
@@ -294,8 +213,8 @@ class SqlTrialRepository:
         if not runs:
             return {}
         wanted = {(run_id, attempt): descending for run_id, attempt, descending in runs}
-        rows = await self.session.scalars(
-            select(TrialRow).where(
+        rows = await self.session.execute(
+            select(*TrialRow.__table__.columns).where(
                 TrialRow.account_id == account_id,
                 TrialRow.run_id.in_({run_id for run_id, _ in wanted}),
                 TrialRow.score.is_not(None),
@@ -308,8 +227,8 @@ class SqlTrialRepository:
                 continue  # a trial of an older attempt
             current = best.get(row.run_id)
             sign = 1 if descending else -1
-            if current is None or sign * row.score > sign * (current.score or 0.0):  # type: ignore[operator]
-                best[row.run_id] = self._entity(row)
+            if current is None or sign * row.score > sign * (current.score or 0.0):
+                best[row.run_id] = self._entity(cast(Any, row))
         return best
 
 

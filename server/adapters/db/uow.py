@@ -18,8 +18,8 @@ from server.adapters.db.accounts import (
 from server.adapters.db.campaigns import SqlCampaignRepository, SqlDiscountRepository
 from server.adapters.db.datasets import SqlDatasetRepository
 from server.adapters.db.experiments import SqlExperimentRepository
+from server.adapters.db.models import SqlModelRepository
 from server.adapters.db.runs import (
-    SqlModelRepository,
     SqlRunEventRepository,
     SqlRunOutboxRepository,
     SqlRunRepository,

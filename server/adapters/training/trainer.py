@@ -13,7 +13,6 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -29,7 +28,7 @@ from domain.ports import (
     TrainingOutcome,
 )
 from server.adapters.artifacts.private import FILE_MODE, private_dir
-from server.adapters.artifacts.runs import model_file_key
+from server.adapters.artifacts.store import LocalArtifactStore
 from server.adapters.artifacts.tables import CSV_ENCODING
 from server.adapters.training.events import training_event
 
@@ -41,19 +40,12 @@ class AutoMLTrainer:
     """Loads the dataset, runs `automl.run_automl`, saves the fitted model as an artifact."""
 
     def __init__(
-        self,
-        datasets_root: Path,
-        artifacts_root: Path,
-        tracking_uri: str | None,
-        concurrency: int = 1,
-        tracking_artifacts_root: Path | None = None,
-        holidays: str | None = None,
+        self, files: LocalArtifactStore, concurrency: int = 1, holidays: str | None = None
     ) -> None:
-        self._datasets_root = datasets_root
+        self._files = files  # datasets, model files and the tracking server
         self._holidays = holidays
-        self._artifacts_root = artifacts_root
-        self._tracking_uri = tracking_uri
-        self._tracking_artifacts_root = tracking_artifacts_root
+        self._tracking_uri = files.tracking_uri
+        self._tracking_artifacts_root = files.tracking_artifacts_root
         self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="training")
         self._stops: set[threading.Event] = set()  # one per training in flight
         self._abandoned = threading.Event()
@@ -152,7 +144,7 @@ class AutoMLTrainer:
             X, y = frame.drop(columns=[job.target]), frame[job.target]
         tracker = _UnlessAbandoned(
             automl.create_tracker(
-                job.experiment_name,
+                self._files.tracking_experiment(job.account_id, job.experiment_name),
                 self._tracking_uri,
                 artifact_root=self._tracking_artifacts_root,
             ),
@@ -188,8 +180,8 @@ class AutoMLTrainer:
             # Canceled (or the attempt was lost) while the engine wrapped up: no model is
             # wanted, so no artifact and no tracking; the best score so far stays on the run.
             raise TrainingCanceled("stopped on request", metrics=_run_metrics(result))
-        artifact_key = model_file_key(job.account_id, job.run_id, job.attempt)
-        model_file = self._artifacts_root / artifact_key
+        artifact_key = self._files.model_key(job.account_id, job.run_id, job.attempt)
+        model_file = self._files.path(artifact_key)
         private_dir(model_file.parent)
         automl.save_model(result, model_file)
         model_file.chmod(FILE_MODE)
@@ -205,7 +197,7 @@ class AutoMLTrainer:
         )
 
     def _load(self, job: TrainingJob) -> pd.DataFrame:
-        path = self._datasets_root / job.dataset_key
+        path = self._files.path(job.dataset_key)
         try:
             frame = pd.read_csv(path, encoding=CSV_ENCODING, low_memory=False)
         except FileNotFoundError as exc:
@@ -311,8 +303,8 @@ def _metrics(result: automl.AutoMLResult) -> dict[str, Any]:
 class AutoMLModelStore:
     """Predictions from stored artifacts; loaded models are kept (LRU) for the next call."""
 
-    def __init__(self, artifacts_root: Path, capacity: int = 16) -> None:
-        self._root = artifacts_root
+    def __init__(self, files: LocalArtifactStore, capacity: int = 16) -> None:
+        self._files = files
         self._capacity = capacity
         self._loaded: dict[str, automl.Predictor] = {}
         self._lock = asyncio.Lock()
@@ -330,7 +322,9 @@ class AutoMLModelStore:
         async with self._lock:
             predictor = self._loaded.pop(artifact_key, None)
             if predictor is None:
-                predictor = await asyncio.to_thread(automl.load_model, self._root / artifact_key)
+                predictor = await asyncio.to_thread(
+                    automl.load_model, self._files.path(artifact_key)
+                )
             self._loaded[artifact_key] = predictor  # most recent last
             while len(self._loaded) > self._capacity:
                 self._loaded.pop(next(iter(self._loaded)))
