@@ -99,12 +99,19 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
         count = await self.session.scalar(select(func.count()).where(*where)) or 0
         if count + 1 < limit:
             return count  # far from the limit: no need to queue behind anyone
-        # Near it: the account row is the lock (PostgreSQL; SQLite has one writer anyway), so
-        # starts and claims of one account queue behind each other for the last places, then
-        # count again, seeing what the ones before committed.
-        await self.session.execute(
-            select(AccountRow.id).where(AccountRow.id == account_id).with_for_update()
-        )
+        # Near it: the account row is the lock, so starts and claims of one account queue
+        # behind each other for the last places, then count again, seeing what the ones before
+        # committed. PostgreSQL locks the row; SQLite ignores FOR UPDATE and begins a
+        # transaction only at the first write, so two claims could both count 0 and both run:
+        # a no-op write takes its one writer lock before the count instead.
+        if self.session.get_bind().dialect.name == "sqlite":
+            await self.session.execute(
+                update(AccountRow).where(AccountRow.id == account_id).values(id=AccountRow.id)
+            )
+        else:
+            await self.session.execute(
+                select(AccountRow.id).where(AccountRow.id == account_id).with_for_update()
+            )
         return await self.session.scalar(select(func.count()).where(*where)) or 0
 
     async def page(self, account_id: str, request: PageRequest, where: RunFilter) -> Page[Run]:
