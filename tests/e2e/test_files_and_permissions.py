@@ -137,9 +137,12 @@ async def test_deleting_a_run_removes_its_files_and_a_live_run_is_refused(
     await api.op("CancelRun", {"input": {"id": live["id"]}}, seller.token)
     canceled = await wait_for(api, seller, live["id"], {"CANCELED"}, within=240)
     assert canceled["model"] is None
-    # Canceled after a trial: the engine saved its best so far, which no model row points to.
-    assert [p for p in model_files(served, seller) if p.name.startswith(live["id"])]
-    assert tracked_runs(served, live["id"])
+    # Canceled after a trial: the wrap-up is skipped (no model file, no tracking run), so
+    # nothing is left behind that no model row points to.
+    assert not [p for p in model_files(served, seller) if p.name.startswith(live["id"])]
+    assert tracked_runs(served, live["id"]) == []
+    assert [p for p in model_files(served, seller) if p.name.startswith(finished["id"])]
+    assert tracked_runs(served, finished["id"])
     for run_id in (live["id"], finished["id"]):
         gone = await api.op("DeleteRun", {"input": {"id": run_id}}, seller.token)
         assert gone["deleteRun"]["id"] == run_id

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
+
+import httpx
 
 from tests.support.api import Api, Seller, operation
 from tests.support.ws import connect
@@ -48,7 +51,10 @@ async def wait_for(
     api: Api, seller: Seller, run_id: str, statuses: set[str], within: float = 90
 ) -> dict:
     """Follow the run's events until it reports one of `statuses`, then read the run (which
-    may have moved on since, e.g. from RUNNING to SUCCEEDED)."""
+    may have moved on since, e.g. from RUNNING to SUCCEEDED). An in-process (ASGI) client has
+    no socket to subscribe on: it polls the run instead."""
+    if isinstance(getattr(api.http, "_transport", None), httpx.ASGITransport):
+        return await _poll_for(api, seller, run_id, statuses, within)
     base_url = str(api.http.base_url).rstrip("/")
     seen: list[str] = []
 
@@ -72,6 +78,19 @@ async def wait_for(
     if not found:
         raise AssertionError(f"run reported {seen}, wanted one of {statuses}: {run}")
     return run
+
+
+async def _poll_for(
+    api: Api, seller: Seller, run_id: str, statuses: set[str], within: float
+) -> dict:
+    deadline = time.monotonic() + within
+    while True:
+        run = await run_state(api, seller, run_id)
+        if run["status"] in statuses:
+            return run
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run stayed {run['status']}, wanted {statuses}: {run}")
+        await asyncio.sleep(0.1)
 
 
 async def wait_for_event(
