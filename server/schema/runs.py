@@ -24,6 +24,7 @@ from domain.model.runs import (
 )
 from domain.pagination import PageRequest
 from domain.ports import RunFilter
+from server.run_json import config_to_json, metrics_summary
 from server.schema.context import Info
 from server.schema.models import ModelType
 from server.schema.pagination import Connection, connection
@@ -80,33 +81,12 @@ class RunEventGql:
 
 def config_json(config: RunConfig) -> dict[str, Any]:
     """`Run.config` as clients have always read it (a flat JSON object)."""
-    return {
-        "method": config.method.value,
-        "maxTrials": config.max_trials,
-        "timeoutSeconds": config.timeout_seconds,
-        "algorithms": list(config.algorithms) if config.algorithms is not None else None,
-        "cvFolds": config.cv_folds,
-        "seed": config.seed,
-        "seriesId": config.series_id,
-        "dateColumn": config.date_column,
-        "horizon": config.horizon,
-    }
+    return config_to_json(config)
 
 
 def metrics_json(metrics: RunMetrics | None) -> dict[str, Any] | None:
     """`Run.metrics` as clients have always read it; the typed `results` and `best` say more."""
-    if metrics is None:
-        return None
-    return {
-        "metric": metrics.metric,
-        "cvScore": metrics.cv_score,
-        "cv": dict(metrics.cv),
-        "test": dict(metrics.test),
-        "bestAlgorithm": metrics.best_algorithm,
-        "trials": metrics.trials,
-        "stoppedReason": metrics.stopped_reason,
-        "ensemble": metrics.ensemble,
-    }
+    return metrics_summary(metrics) if metrics is not None else None
 
 
 @strawberry.type(name="RunBudget", description="When the search stops: trials, seconds or both.")

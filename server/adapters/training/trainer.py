@@ -31,6 +31,7 @@ from server.adapters.artifacts.private import FILE_MODE, private_dir
 from server.adapters.artifacts.store import LocalArtifactStore
 from server.adapters.artifacts.tables import CSV_ENCODING
 from server.adapters.training.events import training_event
+from server.run_json import metrics_summary
 
 log = logging.getLogger(__name__)
 STOP_POLL_SECONDS = 0.1  # how soon a stop request (a cancel) reaches the engine
@@ -176,10 +177,11 @@ class AutoMLTrainer:
             raise TrainingFailed(str(exc)) from exc
         if self._abandoned.is_set():
             raise TrainingCanceled("the worker is stopping; the attempt is handed back")
+        metrics = _run_metrics(result)
         if should_stop():
             # Canceled (or the attempt was lost) while the engine wrapped up: no model is
             # wanted, so no artifact and no tracking; the best score so far stays on the run.
-            raise TrainingCanceled("stopped on request", metrics=_run_metrics(result))
+            raise TrainingCanceled("stopped on request", metrics=metrics)
         artifact_key = self._files.model_key(job.account_id, job.run_id, job.attempt)
         model_file = self._files.path(artifact_key)
         private_dir(model_file.parent)
@@ -188,8 +190,8 @@ class AutoMLTrainer:
         if result.tracking_error:
             log.warning("MLflow tracking failed: %s", result.tracking_error)
         return TrainingOutcome(
-            metrics=_run_metrics(result),
-            model_metrics=_metrics(result),
+            metrics=metrics,
+            model_metrics=metrics_summary(metrics),
             feature_importances=dict(result.feature_importances or {}) or None,
             input_schema=dict(result.input_schema),
             artifact_key=artifact_key,
@@ -284,20 +286,6 @@ def _run_metrics(result: automl.AutoMLResult) -> RunMetrics:
         ensemble=result.ensemble is not None,
         members=members,
     )
-
-
-def _metrics(result: automl.AutoMLResult) -> dict[str, Any]:
-    """The JSON document a registered model keeps (Model.metrics)."""
-    return {
-        "metric": result.metric,
-        "cvScore": result.cv_score,
-        "cv": dict(result.cv_metrics),
-        "test": dict(result.test_metrics),
-        "bestAlgorithm": result.best_model_name,
-        "trials": len(result.leaderboard),
-        "stoppedReason": result.stopped_reason,
-        "ensemble": result.ensemble is not None,
-    }
 
 
 class AutoMLModelStore:
