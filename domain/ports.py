@@ -13,6 +13,12 @@ from domain.model.accounts import Account, Principal, Role, SessionFamily, User
 from domain.model.campaigns import Campaign, CampaignStatus, Discount, DiscountStatus
 from domain.model.datasets import Dataset, TableProfile
 from domain.model.experiments import Experiment, ProblemType
+from domain.model.marketplace import (
+    Listing,
+    MarketplaceConnection,
+    PriceChange,
+    PriceChangeReason,
+)
 from domain.model.models import Model, ModelStage
 from domain.model.runs import (
     NewRunEvent,
@@ -333,6 +339,49 @@ class DiscountRepository(Repository[Discount], Protocol):
         ...
 
 
+# -- marketplace (issue 9): the store slice owns connections and listings, the scheduler slice
+# the price log; their adapters replace the pending placeholders in SqlUnitOfWork.
+
+
+@dataclass(frozen=True, slots=True)
+class ListingFilter(_Filter):
+    connection_id: str | None = None
+    status: str | None = None
+    category: str | None = None
+    title_contains: str | None = None
+    has_live_discount: bool | None = None
+    price_automated: bool | None = None
+    as_of: datetime | None = None  # the instant `has_live_discount` is judged at
+
+
+@dataclass(frozen=True, slots=True)
+class PriceChangeFilter(_Filter):
+    listing_id: str | None = None
+    reason: PriceChangeReason | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class MarketplaceConnectionRepository(Repository[MarketplaceConnection], Protocol):
+    async def for_account(self, account_id: str) -> list[MarketplaceConnection]: ...
+
+
+class ListingRepository(Repository[Listing], Protocol):
+    async def page(
+        self, account_id: str, request: PageRequest, where: ListingFilter
+    ) -> Page[Listing]: ...
+
+
+class PriceChangeRepository(Protocol):
+    """The append-only price log: entries are added, never changed or deleted."""
+
+    async def add(self, change: PriceChange) -> None: ...
+
+    async def page(
+        self, account_id: str, request: PageRequest, where: PriceChangeFilter
+    ) -> Page[PriceChange]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: commit makes every change visible at once, leaving discards them.
 
@@ -363,6 +412,12 @@ class UnitOfWork(Protocol):
     def run_events(self) -> RunEventRepository: ...
     @property
     def run_outbox(self) -> RunOutboxRepository: ...
+    @property
+    def marketplace_connections(self) -> MarketplaceConnectionRepository: ...
+    @property
+    def listings(self) -> ListingRepository: ...
+    @property
+    def price_changes(self) -> PriceChangeRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -52,8 +52,11 @@ from domain.ports import (
     DiscountRepository,
     ExperimentFilter,
     ExperimentRepository,
+    ListingRepository,
+    MarketplaceConnectionRepository,
     ModelFilter,
     ModelRepository,
+    PriceChangeRepository,
     RunEventRepository,
     RunFilter,
     RunOutboxRepository,
@@ -189,6 +192,9 @@ class FakeUnitOfWork:
     trials: TrialRepository
     run_events: RunEventRepository
     run_outbox: RunOutboxRepository
+    marketplace_connections: MarketplaceConnectionRepository
+    listings: ListingRepository
+    price_changes: PriceChangeRepository
 
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
@@ -209,6 +215,11 @@ class FakeUnitOfWork:
         self.sessions = cast(SessionRepository, _NotFaked("sessions"))
         self.campaigns = cast(CampaignRepository, _NotFaked("campaigns"))
         self.discounts = cast(DiscountRepository, _NotFaked("discounts"))
+        self.marketplace_connections = cast(
+            MarketplaceConnectionRepository, _NotFaked("marketplace_connections")
+        )
+        self.listings = cast(ListingRepository, _NotFaked("listings"))
+        self.price_changes = cast(PriceChangeRepository, _NotFaked("price_changes"))
         return self
 
     async def __aexit__(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, cast
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.errors import Conflict
+from domain.ports import ListingRepository, MarketplaceConnectionRepository, PriceChangeRepository
 from server.adapters.db.accounts import (
     SqlAccountRepository,
     SqlSessionRepository,
@@ -27,6 +28,16 @@ from server.adapters.db.runs import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class _Pending:
+    """A repository whose adapter is not written yet."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, method: str) -> Any:
+        raise NotImplementedError(f"The {self._name} repository is not implemented yet.")
 
 
 class SqlUnitOfWork:
@@ -49,6 +60,12 @@ class SqlUnitOfWork:
         self.trials = SqlTrialRepository(self.session)
         self.run_events = SqlRunEventRepository(self.session)
         self.run_outbox = SqlRunOutboxRepository(self.session)
+        # Issue 9 slices replace these with their SQL repositories.
+        self.marketplace_connections = cast(
+            MarketplaceConnectionRepository, _Pending("marketplace_connections")
+        )
+        self.listings = cast(ListingRepository, _Pending("listings"))
+        self.price_changes = cast(PriceChangeRepository, _Pending("price_changes"))
         return self
 
     async def __aexit__(
