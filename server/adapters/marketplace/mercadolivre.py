@@ -98,7 +98,8 @@ class MercadoLivreMarketplace:
         limiter = self._limiters.get(connection_id)
         if limiter is None:
             rate = self.settings.rate_limit if rate_limit is None else rate_limit
-            limiter = self._limiters[connection_id] = RateLimiter(rate)
+            limiter = RateLimiter(rate, sleep=self._sender.sleep)
+            self._limiters[connection_id] = limiter
         tokens = oauth.SellerTokens(
             connection_id,
             self._credentials,

@@ -139,8 +139,8 @@ class Sender:
         monotonic: Monotonic = time.monotonic,
     ) -> None:
         self.http = http
+        self.sleep = sleep  # also the rate limiters' (tests record instead of sleeping)
         self._settings = settings
-        self._sleep = sleep
         self._rng = rng or random.Random()
         self._monotonic = monotonic
 
@@ -178,7 +178,7 @@ class Sender:
                 "marketplace.retry",
                 extra={"action": action, "attempt": attempt, "failure": failure, "delay": delay},
             )
-            await self._sleep(delay)
+            await self.sleep(delay)
         raise _unavailable(action, failure, attempt)
 
 
