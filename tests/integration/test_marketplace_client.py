@@ -119,9 +119,9 @@ async def connected(base_url: str) -> AsyncIterator[tuple[Rig, MercadoLivreClien
 
 
 async def sim(r: Rig, base_url: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    answer = await (r.http.post if body is not None else r.http.get)(
-        f"{base_url}/_sim/{path}", **({"json": body} if body is not None else {})
-    )
+    """A simulator-only endpoint: GET, or POST when there is a body."""
+    url = f"{base_url}/_sim/{path}"
+    answer = await (r.http.get(url) if body is None else r.http.post(url, json=body))
     answer.raise_for_status()
     return answer.json()
 
