@@ -157,8 +157,11 @@ class MercadoLivreClient:
                 )
             return list(answer or ())
 
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(fetch(batch)) for batch in batches]
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(fetch(batch)) for batch in batches]
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # callers catch the port's errors, not a group
         found: list[RemoteItem] = []
         for task in tasks:
             for entry in task.result():
