@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -33,6 +33,7 @@ from server.adapters.marketplace import oauth, paging, wire
 from server.adapters.marketplace.session import SellerSession
 from server.adapters.marketplace.transport import (
     ClientSettings,
+    Limiter,
     RateLimiter,
     Sender,
     new_http_client,
@@ -56,14 +57,20 @@ class MercadoLivreMarketplace:
         http: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
         sender: Sender | None = None,
+        limiter_factory: Callable[[str, float], Limiter] | None = None,
     ) -> None:
+        """`limiter_factory(connection_id, rate)`: each seller's rate limit (default: this
+        process's own; `redis_rate.redis_limiters(redis)` shares it across processes)."""
         self.settings = settings
         self._credentials = credentials
         self._owns_http = http is None and sender is None
         self._sender = sender or Sender(http or new_http_client(settings), settings)
         self._clock = clock or SystemClock()
         self._tokens = oauth.TokenEndpoint(self._sender, settings, self._clock)
-        self._limiters: dict[str, RateLimiter] = {}
+        self._limiters: dict[str, Limiter] = {}
+        self._new_limiter = limiter_factory or (
+            lambda _, rate: RateLimiter(rate, sleep=self._sender.sleep)
+        )
         self._user_ids: dict[str, str] = {}
 
     @classmethod
@@ -74,11 +81,14 @@ class MercadoLivreMarketplace:
         *,
         http: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
+        limiter_factory: Callable[[str, float], Limiter] | None = None,
         **overrides: object,
     ) -> MercadoLivreMarketplace:
         """From the server's settings (`ML_*`); `overrides` e.g. the simulator's base URLs."""
         client_settings = ClientSettings.from_settings(settings, **overrides)
-        return cls(client_settings, credentials, http=http, clock=clock)
+        return cls(
+            client_settings, credentials, http=http, clock=clock, limiter_factory=limiter_factory
+        )
 
     def authorization_url(self, *, state: str, code_challenge: str, redirect_uri: str) -> str:
         return oauth.authorization_url(
@@ -98,8 +108,7 @@ class MercadoLivreMarketplace:
         limiter = self._limiters.get(connection_id)
         if limiter is None:
             rate = self.settings.rate_limit if rate_limit is None else rate_limit
-            limiter = RateLimiter(rate, sleep=self._sender.sleep)
-            self._limiters[connection_id] = limiter
+            limiter = self._limiters[connection_id] = self._new_limiter(connection_id, rate)
         tokens = oauth.SellerTokens(
             connection_id,
             self._credentials,

@@ -32,7 +32,7 @@ from server.adapters.marketplace.errors import error_code, refusal
 from server.adapters.marketplace.transport import (
     UNTHROTTLED,
     ClientSettings,
-    RateLimiter,
+    Limiter,
     Sender,
 )
 
@@ -107,11 +107,11 @@ class TokenEndpoint:
                 code="invalid_grant",
             ) from exc
 
-    async def refresh(self, refresh_token: str, limiter: RateLimiter) -> TokenGrant:
+    async def refresh(self, refresh_token: str, limiter: Limiter) -> TokenGrant:
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         return await self._post(form, limiter)
 
-    async def _post(self, form: dict[str, str], limiter: RateLimiter) -> TokenGrant:
+    async def _post(self, form: dict[str, str], limiter: Limiter) -> TokenGrant:
         settings = _configured(self._settings)
         form = {**form, "client_id": settings.client_id, "client_secret": settings.client_secret}
         request = self._sender.http.build_request(
@@ -139,7 +139,7 @@ class SellerTokens:
         clock: Clock,
         *,
         margin: timedelta,
-        limiter: RateLimiter,
+        limiter: Limiter,
     ) -> None:
         self.connection_id = connection_id
         self._store = store

@@ -11,14 +11,14 @@ import httpx
 from domain.marketplace import MarketplaceAuthorizationLost, MarketplaceUnavailable
 from server.adapters.marketplace.errors import refusal
 from server.adapters.marketplace.oauth import SellerTokens
-from server.adapters.marketplace.transport import ClientSettings, RateLimiter, Sender
+from server.adapters.marketplace.transport import ClientSettings, Limiter, Sender
 
 
 class SellerSession:
     """Calls Mercado Livre's API as one connected seller."""
 
     def __init__(
-        self, tokens: SellerTokens, sender: Sender, limiter: RateLimiter, settings: ClientSettings
+        self, tokens: SellerTokens, sender: Sender, limiter: Limiter, settings: ClientSettings
     ) -> None:
         self.tokens = tokens
         self._sender = sender
