@@ -25,6 +25,7 @@ from domain.marketplace import (
     RemoteItem,
     RemoteOrder,
     SellerProfile,
+    StoredCredentials,
     TokenGrant,
 )
 from domain.ports import Clock
@@ -72,6 +73,7 @@ class MercadoLivreMarketplace:
             lambda _, rate: RateLimiter(rate, sleep=self._sender.sleep)
         )
         self._user_ids: dict[str, str] = {}
+        self._credentials_cache: dict[str, StoredCredentials] = {}
 
     @classmethod
     def from_settings(
@@ -116,6 +118,7 @@ class MercadoLivreMarketplace:
             self._clock,
             margin=timedelta(seconds=self.settings.refresh_margin),
             limiter=limiter,
+            cache=self._credentials_cache,
         )
         session = SellerSession(tokens, self._sender, limiter, self.settings)
         return MercadoLivreClient(session, self._user_ids, self.settings.batch_concurrency)
