@@ -173,7 +173,9 @@ def _date(body: dict[str, Any], name: str) -> float:
 
 
 def check_item(shop: Shop, index: int) -> None:
-    """The listing rules every individual discount must pass."""
+    """The listing rules every individual discount must pass (automation first)."""
+    if shop.automated(index):
+        raise bad_request("item.price.automated", "the item's price is under price automation")
     if shop.status[index] != "active":
         raise bad_request("item.status.invalid", "the item must be active")
     if shop.catalog.used[index]:
@@ -182,8 +184,6 @@ def check_item(shop: Shop, index: int) -> None:
         raise bad_request("item.listing_type.invalid", "free listings cannot have a discount")
     if not shop.reputation.endswith("green"):
         raise bad_request("seller.reputation.invalid", "the seller's reputation must be green")
-    if shop.automated(index):
-        raise bad_request("item.price.automated", "the item's price is under price automation")
 
 
 def apply_discount(shop: Shop, index: int, body: dict[str, Any], now: float) -> Promotion:
