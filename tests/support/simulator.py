@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -95,9 +96,9 @@ class Seller:
 
     client: httpx.Client
     user_id: int
-    items: list[dict[str, object]]
+    items: list[dict[str, Any]]
 
-    def first(self, **wanted: object) -> dict[str, object]:
+    def first(self, **wanted: object) -> dict[str, Any]:
         """The first listing whose state has all the `wanted` values."""
         return next(
             item for item in self.items if all(item[key] == value for key, value in wanted.items())
