@@ -247,6 +247,22 @@ def test_webhooks_are_delivered_and_retried(
     assert [b["attempts"] for b in first_try] == [1, 2]
 
 
+def test_a_replayed_notification_keeps_its_id(
+    base_url: str, seller: Seller, receiver: type[Receiver]
+) -> None:
+    item = eligible(seller)
+    assert discount(seller, item).status_code == 201
+    wait_for(lambda: any(b["attempts"] == 2 for b in receiver.bodies))
+    last = httpx.post(f"{base_url}/_sim/webhooks/replay", json={"last": 1}).json()
+    assert last == {"replayed": 1}
+    wait_for(
+        lambda: (
+            len({b["_id"] for b in receiver.bodies if b["attempts"] == 1})
+            < len([b for b in receiver.bodies if b["attempts"] == 1])
+        )
+    )
+
+
 def test_a_429_rate_of_one_answers_429_with_retry_after(base_url: str, seller: Seller) -> None:
     httpx.post(f"{base_url}/_sim/faults", json={"rate_429": 1.0})
     try:
