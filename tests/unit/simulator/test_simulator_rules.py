@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import time
 from pathlib import Path
 
 import pytest
 
-from server.simulator import SimulatorConfig
+from server.simulator import SimulatorConfig, SimulatorConfigError
+from server.simulator.cli import add_arguments, config_from
+from server.simulator.clock import SimClock
 from server.simulator.errors import ApiError
 from server.simulator.oauth import OAuthServer
 from server.simulator.render import order_json
@@ -80,3 +83,30 @@ def test_an_access_token_expires_after_its_lifetime() -> None:
         }
     )
     assert oauth.user_for(f"Bearer {refreshed['access_token']}") == 7
+
+
+def test_the_clock_runs_at_its_speed_and_jumps_ahead() -> None:
+    real = [100.0]
+    clock = SimClock(1_000.0, speed=60.0, monotonic=lambda: real[0])
+    real[0] = 101.0
+    assert clock.now() == 1_060.0
+    clock.set_speed(0.0)
+    real[0] = 500.0
+    assert clock.now() == 1_060.0
+    clock.advance(3_600)
+    assert clock.now() == 4_660.0
+    with pytest.raises(ValueError):
+        clock.advance(-1)
+
+
+def test_command_line_options_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIMULATOR_SEED", "7")
+    monkeypatch.setenv("SIMULATOR_ITEMS", "300")
+    monkeypatch.setenv("SIMULATOR_RATE_429", "0.25")
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    config = config_from(parser.parse_args(["--items", "1500", "--speed", "10"]))
+    assert (config.seed, config.items, config.speed, config.rate_429) == (7, 1500, 10.0, 0.25)
+    monkeypatch.setenv("SIMULATOR_RATE_429", "2")
+    with pytest.raises(SimulatorConfigError):
+        config_from(parser.parse_args([]))
