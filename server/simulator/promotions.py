@@ -140,6 +140,20 @@ def advance(shop: Shop, now: float) -> list[Event]:
     return events
 
 
+def sell_out(shop: Shop, sold: dict[int, int], now: float) -> list[Event]:
+    """A LIGHTNING deal ends once the stock the seller committed to it is sold."""
+    events: list[Event] = []
+    for promotion in shop.promotions:
+        if promotion.status != "started" or promotion.stock is None:
+            continue
+        promotion.stock -= min(sold.get(promotion.listing, 0), promotion.stock)
+        if promotion.stock == 0:
+            promotion.status = "finished"
+            _changed(shop, promotion.listing, now, events)
+    shop.promotions = [p for p in shop.promotions if p.status != "finished"]
+    return events
+
+
 def _changed(shop: Shop, index: int, now: float, events: list[Event]) -> None:
     refresh_price(shop, index)
     shop.last_updated[index] = now

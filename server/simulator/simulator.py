@@ -20,7 +20,7 @@ from .demand import UPLIFT
 from .errors import ApiError, bad_request, not_found
 from .faults import Faults
 from .oauth import OAuthServer
-from .promotions import Event, advance, refresh_price
+from .promotions import Event, advance, refresh_price, sell_out
 from .shop import Shop, generate_shop
 from .timefmt import brt_date, parse_iso, utc_now
 from .webhooks import Notifier
@@ -133,6 +133,10 @@ class Simulator:
             events += advance(shop, shop.slot_start(shop.next_slot))
             orders = shop.run_slot(shop.next_slot)
             events += [("orders_v2", f"/orders/{order.id}") for order in orders]
+            sold: dict[int, int] = {}
+            for order in orders:
+                sold[order.listing] = sold.get(order.listing, 0) + order.units
+            events += sell_out(shop, sold, shop.slot_start(shop.next_slot))
         events += advance(shop, now)
         if notify:
             self.publish(shop, events)
