@@ -58,3 +58,16 @@ async def _authorize(client: httpx.AsyncClient) -> str:
         },
     )
     return str(token.json()["access_token"])
+
+
+async def test_unknown_paths_answer_in_the_marketplace_error_shape() -> None:
+    simulator = create_simulator_app(CONFIG)
+    transport = httpx.ASGITransport(app=simulator)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
+            missing = await client.get("/nowhere")
+            wrong_method = await client.delete("/users/me")
+    finally:
+        await simulator.state.simulator.aclose()
+    assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
+    assert (wrong_method.status_code, wrong_method.json()["status"]) == (405, 405)
