@@ -4,15 +4,19 @@ port in a thread): OAuth, refresh races, scan paging, 429 backoff, expired token
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from domain.marketplace import (
     MarketplaceRefused,
@@ -22,14 +26,18 @@ from domain.marketplace import (
 from server.adapters.marketplace.memory_credentials import InMemoryCredentialStore
 from server.adapters.marketplace.mercadolivre import MercadoLivreClient, MercadoLivreMarketplace
 from server.adapters.marketplace.oauth import code_challenge, new_code_verifier, new_state
+from server.adapters.marketplace.redis_rate import redis_limiters
 from server.adapters.marketplace.transport import ClientSettings, Sender
 from server.adapters.marketplace.wire import moment
+from server.config import Settings
 from server.simulator import SimulatorConfig
+from tests.support.services import require_service
 from tests.support.simulator import START, running_simulator
 
 CONFIG = SimulatorConfig(seed=7, items=1200, start=START, speed=0.0, tick_seconds=0.2)
 REDIRECT = "http://127.0.0.1:1/marketplace/callback"
 CONNECTION = "sim-connection"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/6")
 
 
 @pytest.fixture(scope="module")
@@ -276,3 +284,59 @@ async def test_orders_in_a_window_come_oldest_first(
     assert stamps == sorted(stamps) and since <= stamps[0] and stamps[-1] < until
     assert len({o.id for o in orders}) == len(orders)
     assert await client.order(orders[0].id) == orders[0]
+
+
+async def test_the_ml_settings_point_the_client_at_the_simulator(base_url: str) -> None:
+    env = {
+        "ML_API_BASE": base_url,
+        "ML_AUTH_BASE": base_url,
+        "ML_CLIENT_ID": CONFIG.client_id,
+        "ML_CLIENT_SECRET": CONFIG.client_secret,
+        "ML_RATE_LIMIT": "0",
+    }
+    store = InMemoryCredentialStore()
+    marketplace = MercadoLivreMarketplace.from_settings(Settings.from_env(env), store)
+    r = Rig(marketplace, store, Wire(), httpx.AsyncClient())
+    client = await connect(r, base_url)
+    assert (await client.me()).green
+    await marketplace.aclose()
+    await r.http.aclose()
+
+
+async def test_two_processes_share_a_sellers_rate_through_redis(
+    connected: tuple[Rig, MercadoLivreClient],
+) -> None:
+    first, _ = connected
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)  # not slept: each wait is the time to the request's slot
+
+    # Two marketplaces with their own Redis connections stand for the API server and a worker.
+    redises = [Redis.from_url(REDIS_URL) for _ in range(2)]
+    try:
+        await redises[0].ping()
+    except (RedisError, OSError) as exc:
+        require_service(False, f"Redis is not reachable at {REDIS_URL}: {exc}")
+    connection = f"shared-{uuid.uuid4().hex}"
+    stored = await first.store.load(CONNECTION)
+    assert stored is not None
+    await first.store.save(replace(stored, connection_id=connection))
+    settings = replace(first.marketplace.settings, rate_limit=2)
+    clients = [
+        MercadoLivreMarketplace(
+            settings,
+            first.store,
+            sender=Sender(first.http, settings),
+            limiter_factory=redis_limiters(redis, sleep=record),
+        ).client(connection)
+        for redis in redises
+    ]
+    for turn in range(6):
+        await clients[turn % 2].me()
+    # The first request went at once; each later one, from either process, queued 0.5 s
+    # behind the previous one (less the real time the calls took).
+    assert len(waits) == 5
+    assert waits == sorted(waits) and waits[-1] == pytest.approx(2.5, abs=0.4)
+    for redis in redises:
+        await redis.aclose()
