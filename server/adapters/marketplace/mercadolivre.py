@@ -20,6 +20,7 @@ from domain.marketplace import (
     AppliedPrice,
     CredentialStore,
     ItemPromotion,
+    MarketplaceUnavailable,
     PromotionCandidate,
     PromotionInvitation,
     RemoteItem,
@@ -165,9 +166,13 @@ class MercadoLivreClient:
         async def fetch(batch: list[str]) -> list[Any]:
             async with gate:
                 answer = await self._call(
-                    "GET", "/items", params={"ids": ",".join(batch)}, action="the listings"
+                    "GET",
+                    "/items",
+                    params={"ids": ",".join(batch)},
+                    action="the listings",
+                    expect=list,
                 )
-            return list(answer or ())
+            return [entry for entry in answer if isinstance(entry, dict)]
 
         try:
             async with asyncio.TaskGroup() as group:
@@ -177,8 +182,17 @@ class MercadoLivreClient:
         found: list[RemoteItem] = []
         for task in tasks:
             for entry in task.result():
-                if entry.get("code") == 200 and entry.get("body"):
-                    found.append(wire.item(entry["body"]))
+                body = entry.get("body")
+                if entry.get("code") != 200 or not isinstance(body, dict):
+                    continue
+                try:
+                    found.append(wire.item(body))
+                except MarketplaceUnavailable as exc:
+                    # One unreadable listing must not stop a catalogue sync: skip it, loudly.
+                    log.warning(
+                        "marketplace.item_unreadable",
+                        extra={"item_id": body.get("id"), "error": str(exc)},
+                    )
         return found
 
     async def price_automated(self, item_id: str) -> bool:
@@ -228,6 +242,7 @@ class MercadoLivreClient:
             params={**V2, "promotion_type": "PRICE_DISCOUNT"},
             action=f"withdrawing the discount on listing {item_id}",
             absent_ok=True,
+            expect=None,
         )
 
     async def item_promotions(self, item_id: str) -> list[ItemPromotion]:
@@ -236,8 +251,9 @@ class MercadoLivreClient:
             f"/seller-promotions/items/{item_id}",
             params=V2,
             action=f"the promotions of listing {item_id}",
+            expect=list,
         )
-        return [wire.item_promotion(p) for p in answer or ()]
+        return [wire.item_promotion(p) for p in answer]
 
     async def invitations(self) -> list[PromotionInvitation]:
         answer = await self._call(
@@ -285,6 +301,7 @@ class MercadoLivreClient:
             params={**V2, "promotion_type": promotion_type, "promotion_id": promotion_id},
             action=f"listing {item_id} leaving promotion {promotion_id}",
             absent_ok=True,
+            expect=None,
         )
 
     async def set_price(self, item_id: str, price: Decimal) -> None:
@@ -293,4 +310,5 @@ class MercadoLivreClient:
             f"/items/{item_id}",
             json={"price": wire.money_out(price)},
             action=f"the price change of listing {item_id}",
+            expect=None,
         )

@@ -38,8 +38,10 @@ class SellerSession:
         params: dict[str, Any] | None = None,
         json: dict[str, Any] | None = None,
         absent_ok: bool = False,
+        expect: type[dict[str, Any]] | type[list[Any]] | None = dict,
     ) -> Any:
-        """The answer's JSON (None for an empty body, or for a 404 when `absent_ok`).
+        """The answer's JSON, of type `expect` (None: anything, the body is not used); None for
+        a 404 when `absent_ok`.
 
         `action` names what was asked in the seller's words ("the discount on listing MLB1");
         it goes into the error messages.
@@ -58,12 +60,18 @@ class SellerSession:
             return None
         if not response.is_success:
             raise refusal(response, action)
-        if not response.content:
+        if expect is None:
             return None
         try:
-            return response.json()
+            answer = response.json()
         except ValueError as exc:
             raise MarketplaceUnavailable(f"Mercado Livre answered {action} with no JSON") from exc
+        if not isinstance(answer, expect):
+            raise MarketplaceUnavailable(
+                f"Mercado Livre answered {action} with a {type(answer).__name__}, "
+                f"not a {expect.__name__}"
+            )
+        return answer
 
     async def _send(
         self,
