@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from domain.marketplace import (
     MarketplaceRefused,
+    MarketplaceUnavailable,
     RemoteItem,
     StoredCredentials,
 )
@@ -91,7 +92,8 @@ def rig(base_url: str, store: InMemoryCredentialStore | None = None, **overrides
     )
     wire = Wire()
     http = httpx.AsyncClient(
-        timeout=10, event_hooks={"request": [wire.on_request], "response": [wire.on_response]}
+        timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+        event_hooks={"request": [wire.on_request], "response": [wire.on_response]},
     )
     store = store or InMemoryCredentialStore()
     sender = Sender(http, settings, sleep=wire.sleep)
@@ -220,6 +222,36 @@ async def test_429s_are_backed_off_honouring_retry_after_and_calls_succeed(
     assert r.wire.statuses[429] > 0
     assert len(r.wire.sleeps) == r.wire.statuses[429]
     assert min(r.wire.sleeps) >= 1.0  # never sooner than Retry-After
+    await r.http.aclose()
+
+
+async def test_503s_on_reads_are_retried_and_calls_succeed(
+    base_url: str, connected: tuple[Rig, MercadoLivreClient]
+) -> None:
+    r = rig(base_url, store=connected[0].store, max_attempts=10)
+    client = r.marketplace.client(CONNECTION)
+    await sim(r, base_url, "faults", {"rate_5xx": 0.4})
+    try:
+        items = await client.items([item_id async for item_id in client.item_ids()][:200])
+    finally:
+        await sim(r, base_url, "faults", {"rate_5xx": 0.0})
+    assert len(items) == 200
+    assert r.wire.statuses[503] > 0 and len(r.wire.sleeps) == r.wire.statuses[503]
+    await r.http.aclose()
+
+
+async def test_a_marketplace_slower_than_the_read_timeout_is_unavailable(
+    base_url: str, connected: tuple[Rig, MercadoLivreClient]
+) -> None:
+    r = rig(base_url, store=connected[0].store, read_timeout=0.1, max_attempts=2)
+    client = r.marketplace.client(CONNECTION)
+    await sim(r, base_url, "faults", {"latency_ms": 400})
+    try:
+        with pytest.raises(MarketplaceUnavailable, match="ReadTimeout, 2 attempts"):
+            await client.me()
+    finally:
+        await sim(r, base_url, "faults", {"latency_ms": 0})
+    assert r.wire.requests["GET /users/me"] == 2
     await r.http.aclose()
 
 
