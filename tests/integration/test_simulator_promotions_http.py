@@ -221,7 +221,7 @@ def receiver(base_url: str) -> Iterator[type[Receiver]]:
         server.shutdown()
 
 
-def wait_for(check: Any, seconds: float = 10) -> None:
+def wait_for(check: Any, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not check():
         assert time.monotonic() < deadline, "timed out"

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import ast
 import time
 from pathlib import Path
 
 import pytest
 
+from server.cli import parser
 from server.simulator import SimulatorConfig, SimulatorConfigError
-from server.simulator.cli import add_arguments, config_from
+from server.simulator.cli import config_from
 from server.simulator.clock import SimClock
 from server.simulator.errors import ApiError
 from server.simulator.oauth import OAuthServer
@@ -103,10 +103,9 @@ def test_command_line_options_override_the_environment(monkeypatch: pytest.Monke
     monkeypatch.setenv("SIMULATOR_SEED", "7")
     monkeypatch.setenv("SIMULATOR_ITEMS", "300")
     monkeypatch.setenv("SIMULATOR_RATE_429", "0.25")
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    config = config_from(parser.parse_args(["--items", "1500", "--speed", "10"]))
+    args = parser().parse_args(["simulator", "--items", "1500", "--speed", "10"])
+    config = config_from(args)
     assert (config.seed, config.items, config.speed, config.rate_429) == (7, 1500, 10.0, 0.25)
     monkeypatch.setenv("SIMULATOR_RATE_429", "2")
     with pytest.raises(SimulatorConfigError):
-        config_from(parser.parse_args([]))
+        config_from(parser().parse_args(["simulator"]))
