@@ -174,6 +174,11 @@ class SellerTokens:
             except asyncio.CancelledError:
                 # Keep the lock until the new pair is saved: the old refresh token is spent.
                 await asyncio.wait({exchange})
+                if not exchange.cancelled() and exchange.exception() is not None:
+                    log.warning(
+                        "marketplace.refresh_failed",
+                        extra={"connection_id": self.connection_id},
+                    )
                 raise
 
     async def _exchange(self, credentials: StoredCredentials) -> str:
