@@ -56,8 +56,8 @@ def test_the_calendar_beats_lags_alone_on_the_held_out_window(demand, with_calen
     without = forecast(demand, calendar=False, holidays="BR")
     assert with_calendar.test_metrics["rmse"] < 0.6 * without.test_metrics["rmse"]
     assert with_calendar.cv_metrics["rmse"] < without.cv_metrics["rmse"]
-    assert with_calendar.forecast_config["calendar"] is True
-    assert without.forecast_config["calendar"] is False
+    assert (with_calendar.forecast_config or {})["calendar"] is True
+    assert (without.forecast_config or {})["calendar"] is False
     names = [str(n) for n in with_calendar.best_estimator.estimator[-2].get_feature_names_out()]
     assert {"date_day_of_week", "date_month", "date_day_of_year", "date_is_holiday"} <= set(names)
     plain = [str(n) for n in without.best_estimator.estimator[-2].get_feature_names_out()]
