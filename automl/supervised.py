@@ -364,7 +364,7 @@ def refit_one(
     threads = 1 if fold_rows < SMALL_DATA_ROWS else None
     if threads == 1 and "n_jobs" in model[-1].get_params():
         model[-1].set_params(n_jobs=1)
-    with threadpool_limits(limits=threads, user_api="openmp"):
+    with threadpool_limits(limits=threads):
         return fit_pipeline(model, X, y, control.check)
 
 
