@@ -40,7 +40,7 @@ from automl.preprocessing import (
     source_column,
 )
 
-FOREST_CHUNK = 8  # trees per warm-start step: a stop or deadline is noticed within 8 trees
+FOREST_CHUNK = 4  # trees per warm-start step: a stop or deadline is noticed within 4 trees
 SOLVER_CHUNK = 100  # logistic regression: solver iterations between checks
 SMALL_DATA_ROWS = 20_000
 StopCheck = Callable[[], None]
