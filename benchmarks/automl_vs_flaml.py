@@ -4,7 +4,9 @@ Every system gets the same outer train/test split (75/25, stratified for classif
 dated sales tasks hold out the last 25% of days) and the same wall-clock budget; the engine
 runs with ``test_size=0`` so it trains on the whole outer training part, like FLAML. Scores: R2
 (regression), ROC AUC (binary), accuracy (multiclass); higher is better, ``ratio`` is ours /
-FLAML. ``<system>_x`` is wall time / budget, the final refit included (goal: at most 1.05).
+FLAML. ``<system>_x`` is training wall time / budget (test scoring excluded), the final refit
+included (goal: within 5% of the budget; the default LightGBM has no budget, its figure is for
+scale). Our search and refit seconds are printed per dataset.
 
 Dates: ``sales_dates`` is daily sales of 30 listings over three years (weekly and yearly
 seasonality, national holidays, promotions); its ``date`` column is a datetime. Ours turns it
