@@ -316,12 +316,11 @@ def run_search(
     control: RunControl,
     seed: int,
     greater_is_better: bool,
-    final_cost: FinalCost | None = None,
 ) -> SearchOutcome:
     """Search ``spaces`` with ``evaluator``; see :class:`TrialLoop`."""
     if method not in METHODS:
         raise InvalidDataError(f"method must be one of {METHODS}, got {method!r}")
-    loop = TrialLoop(evaluator, spaces, method, control, seed, greater_is_better, final_cost)
+    loop = TrialLoop(evaluator, spaces, method, control, seed, greater_is_better)
     return loop.run()
 
 

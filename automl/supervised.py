@@ -29,8 +29,6 @@ from automl.search import (
 )
 from automl.search_spaces import Space
 
-__all__ = ["REFIT_MARGIN", "FinalPlanner", "run_supervised"]
-
 
 class TrainingFailed(AutoMLError):
     """No trial could be completed (every configuration failed); the message has the errors."""

@@ -16,10 +16,9 @@ from automl.ensemble import WeightedEnsemble
 from automl.errors import TrialInterrupted
 from automl.events import RunControl
 from automl.results import TrialResult
-from automl.search import Evaluation, SearchOutcome, TrialLoop
+from automl.search import REFIT_MARGIN, Evaluation, SearchOutcome, TrialLoop
 from automl.search_spaces import algorithm_space
 from automl.supervised import (
-    REFIT_MARGIN,
     SupervisedEvaluator,
     fold_models,
     make_folds,
