@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeAlias, TypeVar
 
 from domain.errors import InvalidInput
 from domain.model.accounts import Account, Principal, Role, SessionFamily, User
-from domain.model.campaigns import Campaign, CampaignStatus, Discount, DiscountStatus
+from domain.model.campaigns import (
+    Campaign,
+    CampaignStatus,
+    Discount,
+    DiscountStatus,
+    DueDiscount,
+)
 from domain.model.datasets import Dataset, TableProfile
 from domain.model.experiments import Experiment, ProblemType
 from domain.model.marketplace import (
@@ -336,6 +343,28 @@ class DiscountRepository(Repository[Discount], Protocol):
 
     async def live_on_listing(self, account_id: str, listing_id: str) -> list[Discount]:
         """Discounts on a listing that are not canceled (for overlap checks)."""
+        ...
+
+    # -- the scheduler (across accounts; see domain/services/scheduler.py) --
+    async def due(self, now: datetime, limit: int) -> list[DueDiscount]:
+        """Discounts the scheduler owes an action now (`due_action` is not None), withdrawals
+        first, with their campaign's status and the claim an earlier attempt left, if any."""
+        ...
+
+    async def claim(
+        self, discount_id: str, *, seen: str | None, claim: str, until: datetime, now: datetime
+    ) -> bool:
+        """Take the discount for one attempt: only if its claim is still `seen` and expired
+        (a conditional UPDATE: of two schedulers, one wins)."""
+        ...
+
+    async def record(self, discount: Discount, claim: str) -> bool:
+        """Write the marketplace side (state, deal price, ...) and release the claim, only if
+        `claim` still holds it (a stale attempt whose claim expired writes nothing)."""
+        ...
+
+    async def committed_spend(self, account_id: str, campaign_id: str) -> Decimal:
+        """The spend estimates of the campaign's APPLIED discounts."""
         ...
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.errors import Conflict
-from domain.ports import ListingRepository, MarketplaceConnectionRepository, PriceChangeRepository
+from domain.ports import ListingRepository, MarketplaceConnectionRepository
 from server.adapters.db.accounts import (
     SqlAccountRepository,
     SqlSessionRepository,
@@ -20,6 +20,7 @@ from server.adapters.db.campaigns import SqlCampaignRepository, SqlDiscountRepos
 from server.adapters.db.datasets import SqlDatasetRepository
 from server.adapters.db.experiments import SqlExperimentRepository
 from server.adapters.db.models import SqlModelRepository
+from server.adapters.db.price_changes import SqlPriceChangeRepository
 from server.adapters.db.runs import (
     SqlRunEventRepository,
     SqlRunOutboxRepository,
@@ -65,7 +66,7 @@ class SqlUnitOfWork:
             MarketplaceConnectionRepository, _Pending("marketplace_connections")
         )
         self.listings = cast(ListingRepository, _Pending("listings"))
-        self.price_changes = cast(PriceChangeRepository, _Pending("price_changes"))
+        self.price_changes = SqlPriceChangeRepository(self.session)
         return self
 
     async def __aexit__(
