@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.adapters.jobs.discounts import tick_forever
 from server.adapters.jobs.inprocess import InProcessJobQueue, sweep_forever
 from server.bootstrap import Container, build
 from server.config import Settings
@@ -97,7 +98,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             # and takes up the runs a previous stop handed back (its queue was in memory).
             await container.sweeper.requeue_waiting()
             sweeping = asyncio.create_task(sweep_forever(container.sweeper, settings.sweep_seconds))
+        scheduling = None
+        if container.runs_in_process and container.scheduler is not None:
+            scheduling = asyncio.create_task(
+                tick_forever(container.scheduler, settings.scheduler_tick_seconds)
+            )
         yield
+        if scheduling is not None:
+            scheduling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scheduling
         # Stop training first (`mlproject serve` already did on the signal), give the runs a
         # bounded time to hand their attempts back, then close the adapters.
         container.leave()

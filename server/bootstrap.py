@@ -21,6 +21,7 @@ from domain.services.experiments import ExperimentService
 from domain.services.models import ModelService
 from domain.services.outbox import RunOutbox
 from domain.services.runs import RunService
+from domain.services.scheduler import ClientFactory, DiscountScheduler, StoredShops
 from domain.views import ViewsFactory
 from server.adapters.artifacts.runs import RunFileStore
 from server.adapters.artifacts.store import LocalArtifactStore
@@ -70,6 +71,8 @@ class Container:
     subscriptions: SubscriptionSlots = field(default_factory=lambda: SubscriptionSlots(20))
     leavers: list[Callable[[], None]] = field(default_factory=list)
     signals: RedisRunSignals | InProcessRunSignals | None = None  # cancels reach workers now
+    # -- scheduler slice (issue 9): None until a marketplace is wired in --
+    scheduler: DiscountScheduler | None = None
 
     def listen_for_signals(self) -> None:
         """A worker process: interrupt the attempts it executes as their cancels arrive."""
@@ -100,9 +103,10 @@ def build(
     clock: Clock | None = None,
     hasher: PasswordHasher | None = None,
     trainer: Trainer | None = None,
+    marketplace: ClientFactory | None = None,
 ) -> Container:
     """Build every adapter and service from settings (tests and benchmarks may pass a clock,
-    a hasher or a trainer)."""
+    a hasher, a trainer or the marketplace)."""
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url)
     uow = SqlUnitOfWorkFactory(create_session_factory(engine))
@@ -205,4 +209,9 @@ def build(
         subscriptions=SubscriptionSlots(settings.max_subscriptions_per_user),
         leavers=leavers,
         signals=signals,
+        scheduler=(
+            DiscountScheduler(uow, clock, StoredShops(uow, marketplace))
+            if marketplace is not None
+            else None
+        ),
     )

@@ -161,6 +161,8 @@ class Settings:
     ml_read_timeout_seconds: float = 20.0
     ml_max_attempts: int = 5
     ml_retry_budget_seconds: float = 30.0
+    # -- discount scheduler (issue 9): how often it applies and withdraws due discounts --
+    scheduler_tick_seconds: float = 5.0
 
     @property
     def is_production(self) -> bool:
@@ -252,6 +254,7 @@ class Settings:
             ml_read_timeout_seconds=_float(env, "ML_READ_TIMEOUT_SECONDS", 20.0, 0.1),
             ml_max_attempts=_int(env, "ML_MAX_ATTEMPTS", 5),
             ml_retry_budget_seconds=_float(env, "ML_RETRY_BUDGET_SECONDS", 30.0, 0.0),
+            scheduler_tick_seconds=_float(env, "SCHEDULER_TICK_SECONDS", 5.0, 0.1),
         )
 
     def signing_key(self) -> str:

@@ -9,13 +9,15 @@ import math
 from signal import Signals
 from typing import Any
 
-from arq import func
+from arq import cron, func
 from arq.connections import RedisSettings
 from arq.worker import Retry, Worker
 
 from domain.ports import Trainer
 from domain.services.execution import RunDeferred
+from domain.services.scheduler import ClientFactory
 from server.adapters.jobs.arq import EXECUTE_RUN, MAX_JOB_TRIES, OutageTolerantWorker
+from server.adapters.jobs.discounts import TICK_DISCOUNTS, cron_seconds, tick_discounts
 from server.adapters.jobs.inprocess import sweep_forever
 from server.bootstrap import build
 from server.config import ConfigError, Settings
@@ -34,7 +36,9 @@ async def execute_run(ctx: dict[str, Any], run_id: str, attempt: int) -> str | N
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    container = build(ctx["settings"], trainer=ctx.get("trainer"))
+    container = build(
+        ctx["settings"], trainer=ctx.get("trainer"), marketplace=ctx.get("marketplace")
+    )
     ctx["container"] = container
     container.listen_for_signals()  # cancels stop trainings at once, not at a heartbeat
     ctx["sweeper"] = asyncio.create_task(
@@ -73,8 +77,11 @@ class RunWorker(OutageTolerantWorker):
             container.leave()
 
 
-def create_worker(settings: Settings, trainer: Trainer | None = None) -> Worker:
-    """An ARQ worker for the settings (a trainer may be injected, e.g. by benchmarks)."""
+def create_worker(
+    settings: Settings, trainer: Trainer | None = None, marketplace: ClientFactory | None = None
+) -> Worker:
+    """An ARQ worker for the settings (a trainer or the marketplace may be injected, e.g. by
+    benchmarks and tests)."""
     if not settings.redis_url:
         raise ConfigError("REDIS_URL must be set to run workers (the embedded mode needs none)")
     return RunWorker(
@@ -83,10 +90,21 @@ def create_worker(settings: Settings, trainer: Trainer | None = None) -> Worker:
                 execute_run, name=EXECUTE_RUN, timeout=JOB_TIMEOUT_SECONDS, max_tries=MAX_JOB_TRIES
             )
         ],
+        cron_jobs=[
+            cron(
+                tick_discounts,
+                name=TICK_DISCOUNTS,
+                second=cron_seconds(settings.scheduler_tick_seconds),
+                microsecond=0,
+                unique=True,  # one tick per instant across workers (claims guard the rest)
+                timeout=max(60.0, settings.scheduler_tick_seconds * 10),
+                max_tries=1,
+            )
+        ],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         on_startup=startup,
         on_shutdown=shutdown,
-        ctx={"settings": settings, "trainer": trainer},
+        ctx={"settings": settings, "trainer": trainer, "marketplace": marketplace},
         max_jobs=settings.worker_concurrency,
         poll_delay=settings.worker_poll_delay,
         job_timeout=JOB_TIMEOUT_SECONDS,
