@@ -99,7 +99,7 @@ async def eligible_item(simulator: str, client: MarketplaceClient) -> dict[str, 
                 and not state["price_automated"]
                 and not state["promotions"]
             ):
-                return state  # type: ignore[no-any-return]
+                return state
     raise AssertionError("the simulated shop has no eligible item")
 
 
