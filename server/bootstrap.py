@@ -20,6 +20,7 @@ from domain.services.execution import ExecutionPolicy, RunExecution, Sweeper
 from domain.services.experiments import ExperimentService
 from domain.services.models import ModelService
 from domain.services.outbox import RunOutbox
+from domain.services.promotions import PromotionService
 from domain.services.runs import RunService
 from domain.services.scheduler import ClientFactory, DiscountScheduler, StoredShops
 from domain.views import ViewsFactory
@@ -73,6 +74,7 @@ class Container:
     signals: RedisRunSignals | InProcessRunSignals | None = None  # cancels reach workers now
     # -- scheduler slice (issue 9): None until a marketplace is wired in --
     scheduler: DiscountScheduler | None = None
+    promotions: PromotionService | None = None
 
     def listen_for_signals(self) -> None:
         """A worker process: interrupt the attempts it executes as their cancels arrive."""
@@ -179,6 +181,7 @@ def build(
         closers.append(close_hasher)
         hasher = argon2
     catalogue = AutoMLCatalogue()
+    shops = StoredShops(uow, marketplace) if marketplace is not None else None
     policy_accounts = AccountPolicy(common_passwords(), settings.max_accounts_per_email)
     return Container(
         settings=settings,
@@ -209,9 +212,6 @@ def build(
         subscriptions=SubscriptionSlots(settings.max_subscriptions_per_user),
         leavers=leavers,
         signals=signals,
-        scheduler=(
-            DiscountScheduler(uow, clock, StoredShops(uow, marketplace))
-            if marketplace is not None
-            else None
-        ),
+        scheduler=DiscountScheduler(uow, clock, shops) if shops else None,
+        promotions=PromotionService(uow, clock, shops) if shops else None,
     )

@@ -21,10 +21,20 @@ from server.schema.experiments import ExperimentMutation, ExperimentQuery
 from server.schema.input_guard import InputGuard
 from server.schema.limits import DocumentLimits
 from server.schema.models import ModelMutation, ModelQuery
+from server.schema.promotions import PromotionMutation, PromotionQuery
 from server.schema.runs import RunMutation, RunQuery, RunSubscription
 
 Query = merge_types(
-    "Query", (AccountQuery, DatasetQuery, ExperimentQuery, RunQuery, ModelQuery, CampaignQuery)
+    "Query",
+    (
+        AccountQuery,
+        DatasetQuery,
+        ExperimentQuery,
+        RunQuery,
+        ModelQuery,
+        CampaignQuery,
+        PromotionQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -35,6 +45,7 @@ Mutation = merge_types(
         RunMutation,
         ModelMutation,
         CampaignMutation,
+        PromotionMutation,
     ),
 )
 Subscription = merge_types("Subscription", (RunSubscription,))

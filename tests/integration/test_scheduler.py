@@ -17,12 +17,15 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
+from domain.errors import InvalidInput, NotFound
+from domain.marketplace import PromotionCandidate, PromotionInvitation
 from domain.model.accounts import Account, Principal, Role
 from domain.model.campaigns import Campaign, CampaignRules, Discount, DiscountMarketplaceState
 from domain.model.marketplace import PriceChange, PriceChangeOutcome, PriceChangeReason
 from domain.pagination import PageRequest
 from domain.ports import PriceChangeFilter, UnitOfWorkFactory
 from domain.services.campaigns import CampaignService
+from domain.services.promotions import JoinRequest, PromotionService
 from domain.services.scheduler import DiscountScheduler, SchedulerPolicy
 from server.adapters.db.engine import create_engine, create_session_factory
 from server.adapters.db.uow import SqlUnitOfWorkFactory
@@ -328,3 +331,108 @@ async def test_the_price_log_is_append_only_and_per_account(shop: Shop) -> None:
             with pytest.raises(Exception, match="append-only"):
                 await uow.session.execute(text(statement), {"id": entry.id})  # type: ignore[attr-defined]
     assert await shop.log() == [entry]
+
+
+# -- invitations: join and leave ----------------------------------------------------------------
+
+DEAL_ID = "P-MLB123"
+
+
+def invite(shop: Shop, *, lightning: bool = False) -> None:
+    shop.market.invites.append(
+        PromotionInvitation(
+            DEAL_ID,
+            "LIGHTNING" if lightning else "DEAL",
+            "started",
+            "Ofertas do dia",
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
+    )
+    shop.market.candidates_of[DEAL_ID] = [
+        PromotionCandidate(
+            DEAL_ID,
+            ITEM,
+            "candidate",
+            Decimal("100"),
+            Decimal("60"),
+            Decimal("85"),
+            Decimal("80"),
+            5 if lightning else None,
+            50 if lightning else None,
+        )
+    ]
+
+
+def promotions(shop: Shop) -> PromotionService:
+    return PromotionService(shop.uow, shop.clock, shop.shops)
+
+
+async def test_joining_inside_the_bounds_applies_and_leaving_restores(shop: Shop) -> None:
+    invite(shop)
+    offers = await promotions(shop).offers(shop.principal, PageRequest.ranked(10, None))
+    assert [(o.invitation.id, [c.item_id for c in o.candidates]) for o in offers.items] == [
+        (DEAL_ID, [ITEM])
+    ]
+    joined = await promotions(shop).join(
+        shop.principal, JoinRequest(DEAL_ID, ITEM.lower(), Decimal("80"))
+    )
+    assert (joined.reason, joined.outcome) == (
+        PriceChangeReason.PROMOTION_JOINED,
+        PriceChangeOutcome.APPLIED,
+    )
+    assert shop.market.price_now(ITEM) == Decimal("80")
+    left = await promotions(shop).leave(shop.principal, DEAL_ID, ITEM)
+    assert (left.reason, left.outcome) == (
+        PriceChangeReason.PROMOTION_LEFT,
+        PriceChangeOutcome.APPLIED,
+    )
+    assert shop.market.price_now(ITEM) == Decimal("100")
+    assert len(await shop.log()) == 2
+
+
+async def test_a_deal_price_outside_the_invitations_bounds_is_recorded_as_rejected(
+    shop: Shop,
+) -> None:
+    invite(shop)
+    refused = await promotions(shop).join(
+        shop.principal, JoinRequest(DEAL_ID, ITEM, Decimal("59.99"))
+    )
+    assert refused.outcome is PriceChangeOutcome.REJECTED
+    assert "promotion.price.out_of_range" in (refused.message or "")
+    assert await shop.log() == [refused]
+    assert shop.market.calls.count("join_promotion") == 0
+
+
+async def test_a_lightning_stock_outside_its_bounds_and_a_campaigns_rules_refuse_a_join(
+    shop: Shop,
+) -> None:
+    invite(shop, lightning=True)
+    stock = await promotions(shop).join(
+        shop.principal, JoinRequest(DEAL_ID, ITEM, Decimal("80"), stock=51)
+    )
+    assert "promotion.stock.out_of_range" in (stock.message or "")
+    campaign = await shop.campaign(CampaignRules(max_discount_percent=15))
+    too_deep = await promotions(shop).join(
+        shop.principal, JoinRequest(DEAL_ID, ITEM, Decimal("80"), stock=10, campaign_id=campaign.id)
+    )
+    assert too_deep.outcome is PriceChangeOutcome.REJECTED
+    assert "campaign.max_discount" in (too_deep.message or "")
+    assert shop.market.calls.count("join_promotion") == 0
+
+
+async def test_joining_what_one_was_not_invited_to_is_an_error_and_records_nothing(
+    shop: Shop,
+) -> None:
+    with pytest.raises(NotFound):
+        await promotions(shop).join(shop.principal, JoinRequest("P-NONE", ITEM, Decimal("80")))
+    invite(shop)
+    shop.market.add(item("MLB2000000002"))
+    with pytest.raises(InvalidInput):
+        await promotions(shop).join(
+            shop.principal, JoinRequest(DEAL_ID, "MLB2000000002", Decimal("80"))
+        )
+    assert await shop.log() == []
