@@ -298,3 +298,8 @@ class DiscountRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     canceled_at: Mapped[datetime | None]
+
+
+# The store slice's tables (issue 9) live in their own module; importing it here keeps
+# `Base.metadata` whole for Alembic and the schema test.
+from server.adapters.db import marketplace_tables as _marketplace_tables  # noqa: E402, F401
