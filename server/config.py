@@ -87,6 +87,14 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return values
 
 
+def _base_url(env: Mapping[str, str], name: str, default: str) -> str:
+    """An http(s) base URL, without a trailing slash."""
+    raw = (env.get(name) or default).strip().rstrip("/")
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http:// or https:// URL, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the server can be told; defaults give the embedded mode."""
@@ -145,6 +153,14 @@ class Settings:
     run_defer_seconds: float = 5.0
     requeue_after_seconds: float = 60.0
     run_write_retry_seconds: float = 120.0
+    # -- marketplace client (issue 9): Mercado Livre's API, or the simulator speaking it --
+    ml_api_base: str = "https://api.mercadolibre.com"
+    ml_auth_base: str = "https://auth.mercadolivre.com.br"
+    ml_rate_limit: float = 5.0  # requests/s per seller; 0 = unthrottled
+    ml_connect_timeout_seconds: float = 5.0
+    ml_read_timeout_seconds: float = 20.0
+    ml_max_attempts: int = 5
+    ml_retry_budget_seconds: float = 30.0
 
     @property
     def is_production(self) -> bool:
@@ -228,6 +244,14 @@ class Settings:
             run_defer_seconds=_float(env, "RUN_DEFER_SECONDS", 5.0, 0.1),
             requeue_after_seconds=_float(env, "REQUEUE_AFTER_SECONDS", 60.0, 1.0),
             run_write_retry_seconds=_float(env, "RUN_WRITE_RETRY_SECONDS", 120.0, 1.0),
+            # -- marketplace client (issue 9) --
+            ml_api_base=_base_url(env, "ML_API_BASE", "https://api.mercadolibre.com"),
+            ml_auth_base=_base_url(env, "ML_AUTH_BASE", "https://auth.mercadolivre.com.br"),
+            ml_rate_limit=_float(env, "ML_RATE_LIMIT", 5.0, 0.0),
+            ml_connect_timeout_seconds=_float(env, "ML_CONNECT_TIMEOUT_SECONDS", 5.0, 0.1),
+            ml_read_timeout_seconds=_float(env, "ML_READ_TIMEOUT_SECONDS", 20.0, 0.1),
+            ml_max_attempts=_int(env, "ML_MAX_ATTEMPTS", 5),
+            ml_retry_budget_seconds=_float(env, "ML_RETRY_BUDGET_SECONDS", 30.0, 0.0),
         )
 
     def signing_key(self) -> str:
