@@ -1,4 +1,4 @@
-"""`mlproject serve | worker | migrate | export-schema`."""
+"""`mlproject serve | worker | migrate | export-schema | simulator`."""
 
 from __future__ import annotations
 
@@ -120,6 +120,12 @@ def _export_schema(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _simulator(args: argparse.Namespace, settings: Settings) -> int:
+    from server.simulator.cli import run
+
+    return run(args)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="mlproject", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -140,6 +146,11 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--output", type=Path, default=SCHEMA_FILE)
     export.add_argument("--check", action="store_true", help="fail if the file is out of date")
     export.set_defaults(run=_export_schema)
+    from server.simulator.cli import add_arguments as simulator_arguments
+
+    simulator = commands.add_parser("simulator", help="run the simulated Mercado Livre alone")
+    simulator_arguments(simulator)
+    simulator.set_defaults(run=_simulator)
     return root
 
 

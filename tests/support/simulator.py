@@ -1,0 +1,89 @@
+"""The marketplace simulator served by uvicorn on a free port, in a thread (real sockets)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import uvicorn
+
+from server.simulator import SimulatorConfig, create_simulator_app
+from tests.support.services import free_port
+
+START = "2026-11-25T10:00:00.000-03:00"
+
+
+@contextmanager
+def running_simulator(config: SimulatorConfig) -> Iterator[str]:
+    """Serve the simulator until the block ends; yields its base URL."""
+    port = free_port()
+    app = create_simulator_app(config)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the simulator did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@dataclass
+class Tokens:
+    access_token: str
+    refresh_token: str
+    user_id: int
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def authorize(client: httpx.Client, config: SimulatorConfig, redirect_uri: str) -> Tokens:
+    """The authorization-code flow with PKCE, as the product's client runs it."""
+    verifier, challenge = pkce_pair()
+    answer = client.get(
+        "/authorization",
+        params={
+            "response_type": "code",
+            "client_id": config.client_id,
+            "redirect_uri": redirect_uri,
+            "state": "st",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
+    assert answer.status_code == 302
+    query = parse_qs(urlparse(answer.headers["location"]).query)
+    assert query["state"] == ["st"]
+    token = client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": config.client_id,
+            "client_secret": config.client_secret,
+            "code": query["code"][0],
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+        },
+    )
+    assert token.status_code == 200, token.text
+    body = token.json()
+    return Tokens(body["access_token"], body["refresh_token"], body["user_id"])
