@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self, TypeAlias, TypeVar
 
 from domain.errors import InvalidInput
+from domain.marketplace import Marketplace
 from domain.model.accounts import Account, Principal, Role, SessionFamily, User
 from domain.model.campaigns import Campaign, CampaignStatus, Discount, DiscountStatus
 from domain.model.datasets import Dataset, TableProfile
@@ -22,7 +23,6 @@ from domain.model.marketplace import (
     PriceChangeReason,
 )
 from domain.model.models import Model, ModelStage
-from domain.model.shop_sync import MarketplaceActivity, OAuthState, SyncJob, WebhookReceipt
 from domain.model.runs import (
     NewRunEvent,
     Run,
@@ -32,6 +32,7 @@ from domain.model.runs import (
     RunStatus,
     Trial,
 )
+from domain.model.shop_sync import MarketplaceActivity, OAuthState, SyncJob, WebhookReceipt
 from domain.pagination import Page, PageRequest
 
 T = TypeVar("T")
@@ -399,7 +400,11 @@ class OrderFilter(_Filter):
 
 
 class OrderRepository(Repository[Order], Protocol):
-    async def page(self, account_id: str, request: PageRequest, where: OrderFilter) -> Page[Order]: ...
+    async def add_many(self, orders: Sequence[Order]) -> None: ...
+
+    async def page(
+        self, account_id: str, request: PageRequest, where: OrderFilter
+    ) -> Page[Order]: ...
 
     async def pages_by_listing(
         self, account_id: str, listing_ids: Sequence[str], request: PageRequest
@@ -447,6 +452,22 @@ class ActivityFeed(Protocol):
     async def publish(self, activity: MarketplaceActivity) -> None: ...
 
     def follow(self, account_id: str) -> AsyncIterator[MarketplaceActivity]: ...
+
+
+class MarketplaceProviders(Protocol):
+    """The marketplaces the server can connect to (Mercado Livre, the simulator speaking its
+    API), each behind the same `Marketplace` port and the same HTTP adapter."""
+
+    def marketplace(self, provider: MarketplaceProvider) -> Marketplace: ...
+
+    async def simulated_seller(self, seed: int) -> str:
+        """A seller shop the simulator generates from `seed`; its user id."""
+        ...
+
+    async def simulated_consent(self, authorization_url: str, seller_id: str | None) -> str:
+        """The simulator's consent step, which approves at once: the authorization code its
+        redirect carries (a browser does this step on Mercado Livre)."""
+        ...
 
 
 class SyncQueue(Protocol):

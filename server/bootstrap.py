@@ -42,6 +42,7 @@ from server.adapters.outages import is_outage
 from server.adapters.training.catalogue import AutoMLCatalogue
 from server.adapters.training.trainer import AutoMLModelStore, AutoMLTrainer
 from server.config import Settings
+from server.marketplace_wiring import MarketplaceParts, build_marketplace
 from server.ratelimit import RateLimits, SubscriptionSlots
 
 
@@ -70,6 +71,8 @@ class Container:
     subscriptions: SubscriptionSlots = field(default_factory=lambda: SubscriptionSlots(20))
     leavers: list[Callable[[], None]] = field(default_factory=list)
     signals: RedisRunSignals | InProcessRunSignals | None = None  # cancels reach workers now
+    # -- marketplace store slice (issue 9): connections, syncs, webhooks, activity --
+    marketplace: MarketplaceParts | None = None
 
     def listen_for_signals(self) -> None:
         """A worker process: interrupt the attempts it executes as their cancels arrive."""
@@ -121,6 +124,7 @@ def build(
 
     signals: RedisRunSignals | InProcessRunSignals
     stream: RedisEventStream | MemoryEventStream
+    redis: Redis | None = None
     if settings.redis_url:
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5)
         stream, signals = RedisEventStream(redis), RedisRunSignals(redis)
@@ -175,6 +179,8 @@ def build(
         closers.append(close_hasher)
         hasher = argon2
     catalogue = AutoMLCatalogue()
+    marketplace = build_marketplace(settings, engine, uow, clock, jobs, redis)
+    closers.extend(marketplace.closers)
     policy_accounts = AccountPolicy(common_passwords(), settings.max_accounts_per_email)
     return Container(
         settings=settings,
@@ -205,4 +211,5 @@ def build(
         subscriptions=SubscriptionSlots(settings.max_subscriptions_per_user),
         leavers=leavers,
         signals=signals,
+        marketplace=marketplace,
     )

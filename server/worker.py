@@ -15,13 +15,19 @@ from arq.worker import Retry, Worker
 
 from domain.ports import Trainer
 from domain.services.execution import RunDeferred
-from server.adapters.jobs.arq import EXECUTE_RUN, MAX_JOB_TRIES, OutageTolerantWorker
+from server.adapters.jobs.arq import (
+    EXECUTE_RUN,
+    MAX_JOB_TRIES,
+    SYNC_MARKETPLACE,
+    OutageTolerantWorker,
+)
 from server.adapters.jobs.inprocess import sweep_forever
 from server.bootstrap import build
 from server.config import ConfigError, Settings
 
 log = logging.getLogger("mlproject.worker")
 JOB_TIMEOUT_SECONDS = 26 * 3600  # longer than the longest run budget allowed (24 h)
+SYNC_TIMEOUT_SECONDS = 3600  # a sync cut off here resumes from its last batch when started again
 
 
 async def execute_run(ctx: dict[str, Any], run_id: str, attempt: int) -> str | None:
@@ -31,6 +37,12 @@ async def execute_run(ctx: dict[str, Any], run_id: str, attempt: int) -> str | N
     except RunDeferred as deferred:  # the account's slots are taken: try again later
         raise Retry(defer=deferred.seconds) from None
     return status.value if status else None
+
+
+async def sync_marketplace(ctx: dict[str, Any], sync_id: str, attempt: int) -> str | None:
+    """The ARQ job `marketplace.sync`: one attempt of one sync (a no-op when stale)."""
+    job = await ctx["container"].marketplace.sync.execute(sync_id, attempt)
+    return job.status.value if job else None
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -81,7 +93,10 @@ def create_worker(settings: Settings, trainer: Trainer | None = None) -> Worker:
         functions=[
             func(
                 execute_run, name=EXECUTE_RUN, timeout=JOB_TIMEOUT_SECONDS, max_tries=MAX_JOB_TRIES
-            )
+            ),
+            func(
+                sync_marketplace, name=SYNC_MARKETPLACE, timeout=SYNC_TIMEOUT_SECONDS, max_tries=3
+            ),
         ],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         on_startup=startup,

@@ -42,11 +42,11 @@ class SyncCounts:
     orders_unchanged: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in self.__slots__}
 
     @classmethod
     def of(cls, values: dict[str, Any] | None) -> SyncCounts:
-        known = set(cls.__slots__)  # type: ignore[attr-defined]
+        known = set(cls.__slots__)
         return cls(**{k: int(v) for k, v in (values or {}).items() if k in known})
 
     @property
@@ -96,9 +96,9 @@ class SyncJob:
             raise Conflict(f"Sync {self.id} is {self.status.value}.")
         if attempt < self.attempt:
             raise Conflict(f"Sync {self.id} attempt {attempt} is stale.")
-        if self.status is SyncStatus.RUNNING and attempt == self.attempt:
-            if not self.stale(now, lease):
-                raise Conflict(f"Sync {self.id} is running elsewhere.")
+        held = self.status is SyncStatus.RUNNING and attempt == self.attempt
+        if held and not self.stale(now, lease):
+            raise Conflict(f"Sync {self.id} is running elsewhere.")
         self.attempt = attempt
         self.status = SyncStatus.RUNNING
         self.started_at = self.started_at or now

@@ -84,7 +84,9 @@ class SqlCredentialStore:
         async with self._engine.connect() as connection:
             return await self._load(connection, connection_id)
 
-    async def _load(self, connection: AsyncConnection, connection_id: str) -> StoredCredentials | None:
+    async def _load(
+        self, connection: AsyncConnection, connection_id: str
+    ) -> StoredCredentials | None:
         row = (
             await connection.execute(
                 select(MarketplaceCredentialRow).where(

@@ -134,9 +134,7 @@ class SqlListingRepository(SqlRepository[Listing, ListingRow]):
             conditions.append(ListingRow.category == where.category.strip().upper())
         if where.title_contains:
             conditions.append(
-                func.lower(ListingRow.title).contains(
-                    where.title_contains.lower(), autoescape=True
-                )
+                func.lower(ListingRow.title).contains(where.title_contains.lower(), autoescape=True)
             )
         if where.price_automated is not None:
             conditions.append(ListingRow.price_automated.is_(where.price_automated))
@@ -302,7 +300,7 @@ class SqlOrderRepository(SqlRepository[Order, OrderRow]):
             .subquery()
         )
         joined = and_(OrderRow.account_id == account_id, OrderRow.id == links.c.order_id)
-        counts = dict(
+        counts: dict[str, int] = dict(
             (
                 await self.session.execute(
                     select(links.c.listing_id, func.count())
