@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.ports import ActivityFeed, Clock, SyncQueue, UnitOfWorkFactory
 from domain.services.marketplace import MarketplacePolicy, MarketplaceService
 from domain.services.sync import BuyerPseudonyms, ShopSync
+from domain.shop_views import ShopViewsFactory
 from server.adapters.db.credentials import SqlCredentialStore, TokenCipher, derive_key
+from server.adapters.db.marketplace_views import SqlShopViewsFactory
 from server.adapters.events.activity import MemoryActivityFeed, RedisActivityFeed
 from server.adapters.jobs.arq import ArqJobQueue
 from server.adapters.jobs.syncs import InProcessSyncQueue
@@ -28,6 +30,7 @@ class MarketplaceParts:
     activity: ActivityFeed
     providers: MarketplaceDirectory
     queue: SyncQueue
+    views: ShopViewsFactory
     closers: list[Callable[[], Awaitable[None]]]
 
 
@@ -58,4 +61,5 @@ def build_marketplace(
         queue = in_process
     policy = MarketplacePolicy(redirect_uri=settings.ml_redirect_uri)
     service = MarketplaceService(uow, clock, providers, credentials, queue, activity, policy)
-    return MarketplaceParts(service, sync, activity, providers, queue, closers)
+    views = SqlShopViewsFactory(engine)
+    return MarketplaceParts(service, sync, activity, providers, queue, views, closers)

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -70,10 +71,10 @@ async def _principal(container: Container) -> Principal:
     return container.accounts.authenticate(session.tokens.access_token)
 
 
-async def _wait(container: Container, job: SyncJob, timeout: float = 240) -> SyncJob:
+async def _wait(container: Container, job: SyncJob, limit_seconds: float = 240) -> SyncJob:
     """Poll the stored job until it finishes (the sync runs as an in-process task)."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + limit_seconds
     while True:
         async with container.uow() as uow:
             stored = await uow.sync_jobs.get(job.account_id, job.id)
@@ -84,14 +85,11 @@ async def _wait(container: Container, job: SyncJob, timeout: float = 240) -> Syn
         await asyncio.sleep(0.05)
 
 
-async def _count(container: Container, row: type, account_id: str) -> int:
+async def _count(container: Container, row: Any, account_id: str) -> int:
+    table = row.__table__
     async with container.engine.connect() as connection:
-        return int(
-            await connection.scalar(
-                select(func.count()).select_from(row).where(row.account_id == account_id)  # type: ignore[attr-defined]
-            )
-            or 0
-        )
+        query = select(func.count()).select_from(table).where(table.c.account_id == account_id)
+        return int(await connection.scalar(query) or 0)
 
 
 async def test_connecting_the_simulator_runs_the_oauth_flow_and_stores_tokens_encrypted(

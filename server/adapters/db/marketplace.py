@@ -238,7 +238,7 @@ class SqlOrderRepository(SqlRepository[Order, OrderRow]):
         if not orders:
             return []
         rows = await self.session.execute(
-            select(OrderItemRow)
+            select(*OrderItemRow.__table__.columns)
             .where(
                 OrderItemRow.account_id == account_id,
                 OrderItemRow.order_id.in_({o.id for o in orders}),
@@ -246,7 +246,7 @@ class SqlOrderRepository(SqlRepository[Order, OrderRow]):
             .order_by(OrderItemRow.order_id, OrderItemRow.position)
         )
         items: dict[str, list[OrderItem]] = {}
-        for (row,) in rows:
+        for row in rows:
             items.setdefault(row.order_id, []).append(
                 OrderItem(
                     listing_id=row.listing_id,
