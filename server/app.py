@@ -27,6 +27,7 @@ from server.config import Settings
 from server.graphiql import ASSETS_PATH, graphiql_assets, graphiql_page
 from server.health import readiness, readiness_redis
 from server.http import GraphQLView
+from server.marketplace_http import marketplace_routes
 from server.ratelimit import RateLimitMiddleware
 from server.schema import build_schema
 from server.uploads import UploadGuard
@@ -98,6 +99,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             # and takes up the runs a previous stop handed back (its queue was in memory).
             await container.sweeper.requeue_waiting()
             sweeping = asyncio.create_task(sweep_forever(container.sweeper, settings.sweep_seconds))
+            if container.marketplace is not None:  # syncs a stop interrupted carry on
+                await container.marketplace.service.resume_syncs()
         scheduling = None
         if container.runs_in_process and container.scheduler is not None:
             scheduling = asyncio.create_task(
@@ -148,6 +151,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         Route("/health/live", live),
         Route("/health/ready", ready),
     ]
+    if container.marketplace is not None:
+        routes += marketplace_routes(container)
     if page is not None:
         routes.append(Mount(ASSETS_PATH, app=graphiql_assets(), name="graphiql-assets"))
     app = Starlette(

@@ -15,8 +15,13 @@ from arq.worker import Retry, Worker
 
 from domain.ports import Trainer
 from domain.services.execution import RunDeferred
-from domain.services.scheduler import ClientFactory
-from server.adapters.jobs.arq import EXECUTE_RUN, MAX_JOB_TRIES, OutageTolerantWorker
+from domain.services.scheduler import Shops
+from server.adapters.jobs.arq import (
+    EXECUTE_RUN,
+    MAX_JOB_TRIES,
+    SYNC_MARKETPLACE,
+    OutageTolerantWorker,
+)
 from server.adapters.jobs.discounts import TICK_DISCOUNTS, cron_seconds, tick_discounts
 from server.adapters.jobs.inprocess import sweep_forever
 from server.bootstrap import build
@@ -24,6 +29,7 @@ from server.config import ConfigError, Settings
 
 log = logging.getLogger("mlproject.worker")
 JOB_TIMEOUT_SECONDS = 26 * 3600  # longer than the longest run budget allowed (24 h)
+SYNC_TIMEOUT_SECONDS = 3600  # a sync cut off here resumes from its last batch when started again
 
 
 async def execute_run(ctx: dict[str, Any], run_id: str, attempt: int) -> str | None:
@@ -35,10 +41,14 @@ async def execute_run(ctx: dict[str, Any], run_id: str, attempt: int) -> str | N
     return status.value if status else None
 
 
+async def sync_marketplace(ctx: dict[str, Any], sync_id: str, attempt: int) -> str | None:
+    """The ARQ job `marketplace.sync`: one attempt of one sync (a no-op when stale)."""
+    job = await ctx["container"].marketplace.sync.execute(sync_id, attempt)
+    return job.status.value if job else None
+
+
 async def startup(ctx: dict[str, Any]) -> None:
-    container = build(
-        ctx["settings"], trainer=ctx.get("trainer"), marketplace=ctx.get("marketplace")
-    )
+    container = build(ctx["settings"], trainer=ctx.get("trainer"), shops=ctx.get("shops"))
     ctx["container"] = container
     container.listen_for_signals()  # cancels stop trainings at once, not at a heartbeat
     ctx["sweeper"] = asyncio.create_task(
@@ -78,17 +88,20 @@ class RunWorker(OutageTolerantWorker):
 
 
 def create_worker(
-    settings: Settings, trainer: Trainer | None = None, marketplace: ClientFactory | None = None
+    settings: Settings, trainer: Trainer | None = None, shops: Shops | None = None
 ) -> Worker:
-    """An ARQ worker for the settings (a trainer or the marketplace may be injected, e.g. by
-    benchmarks and tests)."""
+    """An ARQ worker for the settings (a trainer or the scheduler's shops may be injected,
+    e.g. by benchmarks and tests)."""
     if not settings.redis_url:
         raise ConfigError("REDIS_URL must be set to run workers (the embedded mode needs none)")
     return RunWorker(
         functions=[
             func(
                 execute_run, name=EXECUTE_RUN, timeout=JOB_TIMEOUT_SECONDS, max_tries=MAX_JOB_TRIES
-            )
+            ),
+            func(
+                sync_marketplace, name=SYNC_MARKETPLACE, timeout=SYNC_TIMEOUT_SECONDS, max_tries=3
+            ),
         ],
         cron_jobs=[
             cron(
@@ -104,7 +117,7 @@ def create_worker(
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         on_startup=startup,
         on_shutdown=shutdown,
-        ctx={"settings": settings, "trainer": trainer, "marketplace": marketplace},
+        ctx={"settings": settings, "trainer": trainer, "shops": shops},
         max_jobs=settings.worker_concurrency,
         poll_delay=settings.worker_poll_delay,
         job_timeout=JOB_TIMEOUT_SECONDS,

@@ -44,6 +44,7 @@ from domain.model.campaigns import (
 from domain.model.common import new_id
 from domain.model.marketplace import (
     ConnectionStatus,
+    MarketplaceConnection,
     PriceChange,
     PriceChangeOutcome,
     PriceChangeReason,
@@ -57,7 +58,7 @@ from domain.model.promotions import (
     price_discount_refusal,
     spend_estimate,
 )
-from domain.ports import Clock, UnitOfWorkFactory
+from domain.ports import Clock, MarketplaceProviders, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -84,33 +85,32 @@ class Shops(Protocol):
 
 
 class StoredShops:
-    """Shops from the account's synced listings and connections."""
+    """Shops from the account's synced listings and connections (each connection's client
+    from its provider: Mercado Livre or the simulator)."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clients: ClientFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, providers: MarketplaceProviders) -> None:
         self._uow = uow
-        self._clients = clients
+        self._providers = providers
 
     async def of_listing(self, account_id: str, listing_id: str) -> Shop | None:
         async with self._uow() as uow:
             listing = await uow.listings.get(account_id, listing_id)
+            connections = await uow.marketplace_connections.for_account(account_id)
+        live = [c for c in connections if c.status is ConnectionStatus.CONNECTED]
         if listing is not None:
-            return Shop(self._clients.client(listing.connection_id), listing.unit_cost)
-        clients = await self.of_account(account_id)
-        # A listing not synced yet: fine when the account has only one shop.
-        return Shop(clients[0]) if len(clients) == 1 else None
+            live = [c for c in live if c.id == listing.connection_id]
+        # A listing not synced yet is fine when the account has only one shop.
+        if len(live) != 1:
+            return None
+        return Shop(self._client(live[0]), listing.unit_cost if listing else None)
 
     async def of_account(self, account_id: str) -> list[MarketplaceClient]:
         async with self._uow() as uow:
             connections = await uow.marketplace_connections.for_account(account_id)
-        return [
-            self._clients.client(c.id)
-            for c in connections
-            if c.status is ConnectionStatus.CONNECTED
-        ]
+        return [self._client(c) for c in connections if c.status is ConnectionStatus.CONNECTED]
 
-
-class ClientFactory(Protocol):
-    def client(self, connection_id: str) -> MarketplaceClient: ...
+    def _client(self, connection: MarketplaceConnection) -> MarketplaceClient:
+        return self._providers.marketplace(connection.provider).client(connection.id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,11 @@ from server.schema.execution import PlainFieldsExecutionContext
 from server.schema.experiments import ExperimentMutation, ExperimentQuery
 from server.schema.input_guard import InputGuard
 from server.schema.limits import DocumentLimits
+from server.schema.marketplace import (
+    MarketplaceMutation,
+    MarketplaceQuery,
+    MarketplaceSubscription,
+)
 from server.schema.models import ModelMutation, ModelQuery
 from server.schema.promotions import PromotionMutation, PromotionQuery
 from server.schema.runs import RunMutation, RunQuery, RunSubscription
@@ -34,6 +39,7 @@ Query = merge_types(
         ModelQuery,
         CampaignQuery,
         PromotionQuery,
+        MarketplaceQuery,
     ),
 )
 Mutation = merge_types(
@@ -46,9 +52,10 @@ Mutation = merge_types(
         ModelMutation,
         CampaignMutation,
         PromotionMutation,
+        MarketplaceMutation,
     ),
 )
-Subscription = merge_types("Subscription", (RunSubscription,))
+Subscription = merge_types("Subscription", (RunSubscription, MarketplaceSubscription))
 
 
 SUGGESTION = " Did you mean "

@@ -340,3 +340,8 @@ class PriceChangeRow(Base):
     message: Mapped[str | None] = mapped_column(Text)
     discount_id: Mapped[str | None] = mapped_column(ID)
     campaign_id: Mapped[str | None] = mapped_column(ID)
+
+
+# The store slice's tables (issue 9) live in their own module; importing it here keeps
+# `Base.metadata` whole for Alembic and the schema test.
+from server.adapters.db import marketplace_tables as _marketplace_tables  # noqa: E402, F401
