@@ -253,7 +253,7 @@ class DiscountScheduler:
         discount = attempt.discount
         shop = await self._shops.of_listing(discount.account_id, discount.listing_id)
         if shop is None:
-            self._fail(attempt, "No connected marketplace sells this listing.", applied=False)
+            self._wait(attempt, "No connected marketplace sells this listing yet.")
             return
         renewing = discount.marketplace_state is DiscountMarketplaceState.APPLIED
         try:
@@ -424,12 +424,21 @@ class DiscountScheduler:
             message=str(refusal),
         )
 
-    def _fail(self, attempt: _Attempt, message: str, *, applied: bool) -> None:
-        discount = attempt.discount
-        backoff = min(
+    def _backoff(self, discount: Discount) -> timedelta:
+        return min(
             self._policy.retry_max, self._policy.retry_after * (2 ** min(discount.attempts, 10))
         )
-        discount.failed(message, attempt.now + backoff, still_applied=applied)
+
+    def _wait(self, attempt: _Attempt, reason: str) -> None:
+        """Nothing was attempted (no shop to send it to): look again later, log nothing."""
+        discount = attempt.discount
+        discount.state_reason = reason
+        discount.retry_at = attempt.now + self._backoff(discount)
+        discount.attempts += 1
+
+    def _fail(self, attempt: _Attempt, message: str, *, applied: bool) -> None:
+        discount = attempt.discount
+        discount.failed(message, attempt.now + self._backoff(discount), still_applied=applied)
         reason = (
             PriceChangeReason.DISCOUNT_WITHDRAWN
             if attempt.action is DiscountAction.WITHDRAW

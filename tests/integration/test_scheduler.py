@@ -436,3 +436,17 @@ async def test_joining_what_one_was_not_invited_to_is_an_error_and_records_nothi
             shop.principal, JoinRequest(DEAL_ID, "MLB2000000002", Decimal("80"))
         )
     assert await shop.log() == []
+
+
+async def test_a_discount_on_a_listing_no_shop_sells_waits_without_logging(shop: Shop) -> None:
+    shop.shops.account_id = "another account"  # this account has no connected shop
+    discount = await shop.discount()
+    await shop.scheduler().tick()
+    waiting = await shop.reload(discount)
+    assert waiting.marketplace_state is DiscountMarketplaceState.PENDING
+    assert "No connected marketplace" in (waiting.state_reason or "")
+    assert await shop.log() == []
+    shop.shops.account_id = shop.principal.account_id  # connected now
+    shop.clock.advance(POLICY.retry_after.total_seconds())
+    await shop.scheduler().tick()
+    assert (await shop.reload(discount)).marketplace_state is DiscountMarketplaceState.APPLIED
