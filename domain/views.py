@@ -101,6 +101,12 @@ class Views(Protocol):
         """The price log, newest first."""
         ...
 
+    async def price_change_pages_by_listing(
+        self, listing_ids: Sequence[str], request: PageRequest
+    ) -> dict[str, Page[PriceChange]]:
+        """Each listing's price history, newest first (Listing.priceHistory)."""
+        ...
+
 
 class ViewsFactory(Protocol):
     """Builds the views of the caller's account: the one place reads are scoped."""

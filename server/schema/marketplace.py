@@ -30,6 +30,7 @@ from server.schema.campaigns import DiscountType
 from server.schema.context import Info
 from server.schema.datasets import _chunks
 from server.schema.pagination import Connection, connection
+from server.schema.promotions import PriceChangeType
 
 MarketplaceProviderEnum = strawberry.enum(MarketplaceProvider, name="MarketplaceProvider")
 SyncStatusEnum = strawberry.enum(SyncStatus, name="MarketplaceSyncStatus")
@@ -209,6 +210,13 @@ class ListingType:
     ) -> Connection[OrderType]:
         loader = info.context.shop.orders_of_listings(PageRequest.of(first, after))
         return connection(await loader.load(str(self.id)), OrderType.of)
+
+    @strawberry.field(description="The listing's price changes (the audit log), newest first.")
+    async def price_history(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[PriceChangeType]:
+        loader = info.context.loaders.price_history_of_listings(PageRequest.of(first, after))
+        return connection(await loader.load(str(self.id)), PriceChangeType.of)
 
     @strawberry.field(description="The discount live on the listing now, if any.")
     async def live_discount(self, info: Info) -> DiscountType | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from domain.model.marketplace import PriceChange, PriceChangeOutcome, PriceChangeReason
@@ -54,6 +55,12 @@ class SqlPriceChangeRepository(SqlRepository[PriceChange, PriceChangeRow]):
 
     async def delete(self, account_id: str, entity_id: str) -> NoReturn:
         raise TypeError("the price log is append-only")
+
+    async def pages_by_listing(
+        self, account_id: str, listing_ids: Sequence[str], request: PageRequest
+    ) -> dict[str, Page[PriceChange]]:
+        """Each listing's entries, newest first, in two statements whatever the listings."""
+        return await self._pages_by(PriceChangeRow.listing_id, account_id, listing_ids, request)
 
     async def page(
         self, account_id: str, request: PageRequest, where: PriceChangeFilter

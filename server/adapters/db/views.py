@@ -180,6 +180,16 @@ class SqlViews:
         async with self._read() as c:
             return await SqlPriceChangeRepository.reading(c).page(self._account, request, where)
 
+    async def price_change_pages_by_listing(
+        self, listing_ids: Sequence[str], request: PageRequest
+    ) -> dict[str, Page[PriceChange]]:
+        if not listing_ids:
+            return {}
+        async with self._read() as c:
+            return await SqlPriceChangeRepository.reading(c).pages_by_listing(
+                self._account, listing_ids, request
+            )
+
 
 class SqlViewsFactory:
     """`ViewsFactory`: the caller's account is the only one their views can read."""
