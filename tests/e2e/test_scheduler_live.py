@@ -4,8 +4,7 @@ deal price), then WITHDRAWN at its end; the price log and Listing.priceHistory s
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,10 +17,10 @@ from server.config import Settings
 from server.simulator import SimulatorConfig
 from tests.conftest import running_server
 from tests.support.api import Api
+from tests.support.scheduling import eligible_item, until
 from tests.support.simulator import running_simulator
 
 SIM = SimulatorConfig(seed=11, items=40, start=None, speed=1.0, tick_seconds=0.1)
-WAIT = 60.0  # a guard against a hung test, never a measurement
 CONNECT = """mutation($input: ConnectMarketplaceInput!) {
   connectMarketplace(input: $input) { connection { id status } }
 }"""
@@ -42,41 +41,11 @@ def live(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, str]]:
             yield simulator, server
 
 
-async def eligible_item(simulator: str) -> dict[str, Any]:
-    """An item the marketplace will discount (the simulator's own truth: the test reads it)."""
-    async with httpx.AsyncClient(base_url=simulator, timeout=30) as http:
-        seller = (await http.post("/_sim/sellers", json={"seed": SIM.seed})).json()
-        auth = {"Authorization": f"Bearer {seller['access_token']}"}
-        found = await http.get(
-            f"/users/{seller['user_id']}/items/search", params={"limit": 50}, headers=auth
-        )
-        for item_id in found.json()["results"]:
-            state = (await http.get(f"/_sim/state/items/{item_id}")).json()
-            if (
-                state["status"] == "active"
-                and state["condition"] == "new"
-                and state["listing_type_id"] != "free"
-                and not state["price_automated"]
-                and not state["promotions"]
-            ):
-                return dict(state)
-    raise AssertionError("no eligible item in the simulated shop")
-
-
-async def until(check: Callable[[], Awaitable[Any]], what: str) -> Any:
-    deadline = asyncio.get_running_loop().time() + WAIT
-    while not (result := await check()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
-    return result
-
-
 async def test_a_discount_goes_live_on_the_simulator_and_comes_off_at_its_end(
     live: tuple[str, str],
 ) -> None:
     simulator, server = live
-    item = await eligible_item(simulator)
+    item = await eligible_item(simulator, SIM.seed)
     async with (
         httpx.AsyncClient(base_url=server, timeout=30) as http,
         httpx.AsyncClient(base_url=simulator) as sim,

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
 
 import httpx
 import pytest
@@ -36,11 +35,11 @@ from server.adapters.marketplace.memory_credentials import InMemoryCredentialSto
 from server.adapters.marketplace.mercadolivre import MercadoLivreMarketplace
 from server.config import Settings
 from server.simulator import SimulatorConfig
+from tests.support.scheduling import eligible_item, until
 from tests.support.simulator import running_simulator
 
 CONFIG = SimulatorConfig(seed=7, items=60, start=None, speed=1.0, tick_seconds=0.1)
 CONNECTION = "sim-connection"
-WAIT = 30.0  # a guard against a hung test, never a measurement
 
 
 @pytest.fixture(scope="module")
@@ -88,29 +87,6 @@ async def marketplace(simulator: str) -> AsyncIterator[MercadoLivreMarketplace]:
     await market.aclose()
 
 
-async def eligible_item(simulator: str, client: MarketplaceClient) -> dict[str, Any]:
-    """An item the marketplace will discount (the simulator's truth, read by the test only)."""
-    async with httpx.AsyncClient(base_url=simulator) as http:
-        async for item_id in client.item_ids(status="active"):
-            state = (await http.get(f"/_sim/state/items/{item_id}")).json()
-            if (
-                state["condition"] == "new"
-                and state["listing_type_id"] != "free"
-                and not state["price_automated"]
-                and not state["promotions"]
-            ):
-                return state
-    raise AssertionError("the simulated shop has no eligible item")
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + WAIT
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
 async def test_a_discount_starting_in_seconds_is_applied_on_the_simulator_and_withdrawn(
     database_url: str, simulator: str, marketplace: MercadoLivreMarketplace
 ) -> None:
@@ -122,7 +98,7 @@ async def test_a_discount_starting_in_seconds_is_applied_on_the_simulator_and_wi
         await unit.accounts.add(account)
         await unit.commit()
     client = marketplace.client(CONNECTION, rate_limit=0)
-    item = await eligible_item(simulator, client)
+    item = await eligible_item(simulator, CONFIG.seed)
     now = clock.now()
     discount = await CampaignService(uow, clock).schedule_discount(
         Principal("user", account.id, Role.OWNER),
