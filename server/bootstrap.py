@@ -218,7 +218,7 @@ def build(
         subscriptions=SubscriptionSlots(settings.max_subscriptions_per_user),
         leavers=leavers,
         signals=signals,
-        scheduler=DiscountScheduler(uow, clock, shops),
+        scheduler=DiscountScheduler(uow, clock, shops, activity=marketplace.activity),
         promotions=PromotionService(uow, clock, shops),
         marketplace=marketplace,
     )

@@ -58,7 +58,8 @@ from domain.model.promotions import (
     price_discount_refusal,
     spend_estimate,
 )
-from domain.ports import Clock, MarketplaceProviders, UnitOfWorkFactory
+from domain.model.shop_sync import ActivityKind, MarketplaceActivity
+from domain.ports import ActivityFeed, Clock, MarketplaceProviders, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -170,11 +171,13 @@ class DiscountScheduler:
         clock: Clock,
         shops: Shops,
         policy: SchedulerPolicy | None = None,
+        activity: ActivityFeed | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._shops = shops
         self._policy = policy or SchedulerPolicy()
+        self._activity = activity
 
     async def tick(self) -> int:
         """One pass over what is due; returns how many discounts it changed."""
@@ -237,16 +240,47 @@ class DiscountScheduler:
             for change in attempt.changes:
                 await uow.price_changes.add(change)
             await uow.commit()
-        if attempt.changes:
+        for change in attempt.changes:
             log.info(
                 "scheduler.recorded",
                 extra={
                     "discount_id": discount.id,
                     "state": discount.marketplace_state.value,
-                    "outcome": attempt.changes[-1].outcome.value,
+                    "outcome": change.outcome.value,
                 },
             )
+            await self._announce(change)
         return bool(attempt.changes)
+
+    async def _announce(self, change: PriceChange) -> None:
+        """Tell the account's activity feed (a hint: the price log is the record)."""
+        if self._activity is None:
+            return
+        if change.outcome is not PriceChangeOutcome.APPLIED:
+            kind = ActivityKind.DISCOUNT_REJECTED
+        elif change.reason is PriceChangeReason.DISCOUNT_WITHDRAWN:
+            kind = ActivityKind.DISCOUNT_WITHDRAWN
+        else:
+            kind = ActivityKind.DISCOUNT_APPLIED
+        words = {
+            ActivityKind.DISCOUNT_APPLIED: f"Discount applied: now {change.new_price}.",
+            ActivityKind.DISCOUNT_WITHDRAWN: "Discount withdrawn.",
+            ActivityKind.DISCOUNT_REJECTED: f"Discount {change.outcome.value.lower()}: "
+            f"{change.message}",
+        }
+        try:
+            await self._activity.publish(
+                MarketplaceActivity(
+                    account_id=change.account_id,
+                    kind=kind,
+                    at=change.at,
+                    message=f"{change.listing_id}: {words[kind]}",
+                    listing_id=change.listing_id,
+                    data={"discount_id": change.discount_id, "price_change_id": change.id},
+                )
+            )
+        except Exception:
+            log.exception("scheduler.announce_failed", extra={"price_change_id": change.id})
 
     # -- apply ---------------------------------------------------------------------------------
     async def _apply(self, attempt: _Attempt) -> None:

@@ -22,6 +22,7 @@ from domain.marketplace import PromotionCandidate, PromotionInvitation
 from domain.model.accounts import Account, Principal, Role
 from domain.model.campaigns import Campaign, CampaignRules, Discount, DiscountMarketplaceState
 from domain.model.marketplace import PriceChange, PriceChangeOutcome, PriceChangeReason
+from domain.model.shop_sync import ActivityKind
 from domain.pagination import PageRequest
 from domain.ports import PriceChangeFilter, UnitOfWorkFactory
 from domain.services.campaigns import CampaignService
@@ -29,6 +30,7 @@ from domain.services.promotions import JoinRequest, PromotionService
 from domain.services.scheduler import DiscountScheduler, SchedulerPolicy
 from server.adapters.db.engine import create_engine, create_session_factory
 from server.adapters.db.uow import SqlUnitOfWorkFactory
+from server.adapters.events.activity import MemoryActivityFeed
 from tests.unit.fakes import FrozenClock
 from tests.unit.scheduler_fakes import Crash, FakeMarketplace, FakeShops, item
 
@@ -450,3 +452,25 @@ async def test_a_discount_on_a_listing_no_shop_sells_waits_without_logging(shop:
     shop.clock.advance(POLICY.retry_after.total_seconds())
     await shop.scheduler().tick()
     assert (await shop.reload(discount)).marketplace_state is DiscountMarketplaceState.APPLIED
+
+
+async def test_the_accounts_activity_feed_hears_applied_rejected_and_withdrawn(shop: Shop) -> None:
+    feed = MemoryActivityFeed()
+    heard = feed.follow(shop.principal.account_id)
+    listening = asyncio.ensure_future(heard.__anext__())
+    await asyncio.sleep(0)  # the follower is registered
+    scheduler = DiscountScheduler(shop.uow, shop.clock, shop.shops, POLICY, activity=feed)
+    await shop.discount(days=1)
+    await scheduler.tick()
+    shop.clock.advance(86400)
+    await scheduler.tick()
+    shop.market.automated.add(ITEM)
+    await shop.discount(days=1)
+    await scheduler.tick()
+    kinds = [(await listening).kind]
+    kinds += [(await heard.__anext__()).kind for _ in range(2)]
+    assert kinds == [
+        ActivityKind.DISCOUNT_APPLIED,
+        ActivityKind.DISCOUNT_WITHDRAWN,
+        ActivityKind.DISCOUNT_REJECTED,
+    ]
