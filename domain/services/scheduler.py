@@ -17,7 +17,9 @@ with finish_date at most the discount's end, so the marketplace ends it even if 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -178,6 +180,7 @@ class DiscountScheduler:
         self._shops = shops
         self._policy = policy or SchedulerPolicy()
         self._activity = activity
+        self._budget_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def tick(self) -> int:
         """One pass over what is due; returns how many discounts it changed."""
@@ -229,17 +232,25 @@ class DiscountScheduler:
         status = campaign.status if campaign else None
         action = due_action(discount, status, now, interrupted=interrupted)
         attempt = _Attempt(discount, campaign, action or item.action, interrupted, now, [])
-        if action is DiscountAction.APPLY:
-            await self._apply(attempt)
-        elif action is DiscountAction.WITHDRAW:
-            await self._withdraw(attempt)
-        async with self._uow() as uow:
-            if not await uow.discounts.record(discount, claim):
-                log.warning("scheduler.claim_lost", extra={"discount_id": discount.id})
-                return False
-            for change in attempt.changes:
-                await uow.price_changes.add(change)
-            await uow.commit()
+        # A budget is checked against what the campaign's applied discounts committed: in this
+        # process, one apply per budgeted campaign at a time, from the check to the record.
+        budgeted = (
+            campaign.id
+            if action is DiscountAction.APPLY and campaign and campaign.budget is not None
+            else None
+        )
+        async with self._budget_locks[budgeted] if budgeted else contextlib.nullcontext():
+            if action is DiscountAction.APPLY:
+                await self._apply(attempt)
+            elif action is DiscountAction.WITHDRAW:
+                await self._withdraw(attempt)
+            async with self._uow() as uow:
+                if not await uow.discounts.record(discount, claim):
+                    log.warning("scheduler.claim_lost", extra={"discount_id": discount.id})
+                    return False
+                for change in attempt.changes:
+                    await uow.price_changes.add(change)
+                await uow.commit()
         for change in attempt.changes:
             log.info(
                 "scheduler.recorded",

@@ -474,3 +474,16 @@ async def test_the_accounts_activity_feed_hears_applied_rejected_and_withdrawn(s
         ActivityKind.DISCOUNT_WITHDRAWN,
         ActivityKind.DISCOUNT_REJECTED,
     ]
+
+
+async def test_a_campaigns_budget_stops_discounts_once_spent(shop: Shop) -> None:
+    # Each discount may cost 10.00 off on 50 units in stock: 500.00; the budget holds two.
+    listings = ["MLB3000000001", "MLB3000000002", "MLB3000000003"]
+    shop.market.add(*(item(i, "100.00") for i in listings))
+    campaign = await shop.campaign(CampaignRules(), budget="1000")
+    discounts = [await shop.discount(listing=i, campaign=campaign.id) for i in listings]
+    await shop.scheduler().tick()
+    states = [(await shop.reload(d)).marketplace_state for d in discounts]
+    assert sorted(s.value for s in states) == ["APPLIED", "APPLIED", "REJECTED"]
+    [rejected] = [c for c in await shop.log() if c.outcome is PriceChangeOutcome.REJECTED]
+    assert "campaign.budget" in (rejected.message or "")
