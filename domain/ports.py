@@ -350,9 +350,12 @@ class DiscountRepository(Repository[Discount], Protocol):
         ...
 
     # -- the scheduler (across accounts; see domain/services/scheduler.py) --
-    async def due(self, now: datetime, limit: int) -> list[DueDiscount]:
-        """Discounts the scheduler owes an action now (`due_action` is not None), withdrawals
-        first, with their campaign's status and the claim an earlier attempt left, if any."""
+    async def due(
+        self, now: datetime, limit: int, lookahead: timedelta = timedelta(0)
+    ) -> list[DueDiscount]:
+        """Discounts the scheduler owes an action now (`due_action` is not None; applies
+        starting within `lookahead` included), withdrawals first, with their campaign's status
+        and the claim an earlier attempt left, if any."""
         ...
 
     async def claim(

@@ -22,7 +22,7 @@ from domain.services.models import ModelService
 from domain.services.outbox import RunOutbox
 from domain.services.promotions import PromotionService
 from domain.services.runs import RunService
-from domain.services.scheduler import DiscountScheduler, Shops, StoredShops
+from domain.services.scheduler import DiscountScheduler, SchedulerPolicy, Shops, StoredShops
 from domain.views import ViewsFactory
 from server.adapters.artifacts.runs import RunFileStore
 from server.adapters.artifacts.store import LocalArtifactStore
@@ -218,7 +218,13 @@ def build(
         subscriptions=SubscriptionSlots(settings.max_subscriptions_per_user),
         leavers=leavers,
         signals=signals,
-        scheduler=DiscountScheduler(uow, clock, shops, activity=marketplace.activity),
+        scheduler=DiscountScheduler(
+            uow,
+            clock,
+            shops,
+            SchedulerPolicy(lookahead=timedelta(seconds=settings.scheduler_tick_seconds)),
+            activity=marketplace.activity,
+        ),
         promotions=PromotionService(uow, clock, shops),
         marketplace=marketplace,
     )

@@ -325,10 +325,12 @@ def due_action(
     now: datetime,
     *,
     interrupted: bool = False,
+    lookahead: timedelta = timedelta(0),
 ) -> DiscountAction | None:
     """The scheduler's decision for one discount (the SQL of `DiscountRepository.due` mirrors
     it). `interrupted`: an earlier attempt claimed it and never recorded an outcome, so a
-    promotion may be live even though the state does not say APPLIED."""
+    promotion may be live even though the state does not say APPLIED. `lookahead`: a
+    discount starting within it is due (the scheduler sends it at its start)."""
     if discount.retry_at is not None and now < discount.retry_at:
         return None
     campaign_live = campaign_status in (None, CampaignStatus.ACTIVE)
@@ -337,7 +339,7 @@ def due_action(
         if state is DiscountMarketplaceState.APPLIED or interrupted:
             return DiscountAction.WITHDRAW
         return None
-    if now < discount.starts_at:
+    if now + lookahead < discount.starts_at:
         return None
     if state in (
         DiscountMarketplaceState.PENDING,

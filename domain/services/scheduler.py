@@ -33,6 +33,7 @@ from domain.marketplace import (
     MarketplaceNotFound,
     MarketplaceRefused,
     RemoteItem,
+    SellerProfile,
 )
 from domain.model.campaigns import (
     Campaign,
@@ -77,12 +78,17 @@ class Shop:
 
     client: MarketplaceClient
     unit_cost: Decimal | None = None
+    key: str = ""  # the connection: shops with one key share the seller (cached per tick)
 
 
 class Shops(Protocol):
     """Finds the marketplace client of an account's listing (or of the account)."""
 
     async def of_listing(self, account_id: str, listing_id: str) -> Shop | None: ...
+
+    async def of_listings(
+        self, account_id: str, listing_ids: Sequence[str]
+    ) -> dict[str, Shop | None]: ...
 
     async def of_account(self, account_id: str) -> list[MarketplaceClient]: ...
 
@@ -96,16 +102,29 @@ class StoredShops:
         self._providers = providers
 
     async def of_listing(self, account_id: str, listing_id: str) -> Shop | None:
+        return (await self.of_listings(account_id, [listing_id]))[listing_id]
+
+    async def of_listings(
+        self, account_id: str, listing_ids: Sequence[str]
+    ) -> dict[str, Shop | None]:
         async with self._uow() as uow:
-            listing = await uow.listings.get(account_id, listing_id)
+            listings = await uow.listings.get_many(account_id, listing_ids)
             connections = await uow.marketplace_connections.for_account(account_id)
-        live = [c for c in connections if c.status is ConnectionStatus.CONNECTED]
-        if listing is not None:
-            live = [c for c in live if c.id == listing.connection_id]
-        # A listing not synced yet is fine when the account has only one shop.
-        if len(live) != 1:
-            return None
-        return Shop(self._client(live[0]), listing.unit_cost if listing else None)
+        live = {c.id: c for c in connections if c.status is ConnectionStatus.CONNECTED}
+        clients = {c.id: self._client(c) for c in live.values()}
+        shops: dict[str, Shop | None] = {}
+        for listing_id in listing_ids:
+            listing = listings.get(listing_id)
+            if listing:
+                found = listing.connection_id if listing.connection_id in live else None
+            else:  # a listing not synced yet is fine when the account has only one shop
+                found = next(iter(live)) if len(live) == 1 else None
+            shops[listing_id] = (
+                Shop(clients[found], listing.unit_cost if listing else None, found)
+                if found
+                else None
+            )
+        return shops
 
     async def of_account(self, account_id: str) -> list[MarketplaceClient]:
         async with self._uow() as uow:
@@ -124,6 +143,61 @@ class SchedulerPolicy:
     batch: int = 500
     concurrency: int = 16
     actor: str = "scheduler"
+    # Applies starting within this much of a tick are taken at that tick and sent at their
+    # start, so a discount does not wait for the next tick (set to the tick interval).
+    lookahead: timedelta = timedelta(0)
+
+
+class _TickReads:
+    """What one tick reads from the marketplace, read once: the shops of its listings, their
+    items (in batches of the marketplace's size) and each seller's profile."""
+
+    def __init__(self, shops: Shops) -> None:
+        self._shops = shops
+        self._shop: dict[tuple[str, str], Shop | None] = {}
+        self._items: dict[str, RemoteItem] = {}
+        self._sellers: dict[str, asyncio.Task[SellerProfile]] = {}
+
+    async def prefetch(self, due: Sequence[DueDiscount]) -> None:
+        by_account: dict[str, list[str]] = defaultdict(list)
+        for item in due:
+            by_account[item.discount.account_id].append(item.discount.listing_id)
+        for account_id, listing_ids in by_account.items():
+            shops = await self._shops.of_listings(account_id, listing_ids)
+            by_shop: dict[str, list[str]] = defaultdict(list)
+            for listing_id, shop in shops.items():
+                self._shop[(account_id, listing_id)] = shop
+                if shop is not None and shop.key:
+                    by_shop[shop.key].append(listing_id)
+            for ids in by_shop.values():
+                shop = shops[ids[0]]
+                assert shop is not None
+                try:
+                    for found in await shop.client.items(ids):
+                        self._items[found.id] = found
+                except MarketplaceError as error:  # each attempt reads its own item instead
+                    log.warning("scheduler.prefetch_failed", extra={"error": error.message})
+
+    async def shop(self, account_id: str, listing_id: str) -> Shop | None:
+        key = (account_id, listing_id)
+        if key not in self._shop:
+            self._shop[key] = await self._shops.of_listing(account_id, listing_id)
+        return self._shop[key]
+
+    async def item(self, shop: Shop, item_id: str) -> RemoteItem | None:
+        if item_id in self._items:
+            return self._items.pop(item_id)  # once: a retry in this tick reads afresh
+        found = await shop.client.items([item_id])
+        return found[0] if found else None
+
+    async def seller(self, shop: Shop) -> SellerProfile:
+        if not shop.key:
+            return await shop.client.me()
+        if shop.key not in self._sellers or (
+            self._sellers[shop.key].done() and self._sellers[shop.key].exception()
+        ):
+            self._sellers[shop.key] = asyncio.ensure_future(shop.client.me())
+        return await asyncio.shield(self._sellers[shop.key])
 
 
 @dataclass(slots=True)
@@ -134,6 +208,7 @@ class _Attempt:
     interrupted: bool
     now: datetime
     changes: list[PriceChange]
+    reads: _TickReads
 
     def log(
         self,
@@ -185,16 +260,21 @@ class DiscountScheduler:
     async def tick(self) -> int:
         """One pass over what is due; returns how many discounts it changed."""
         async with self._uow() as uow:
-            due = await uow.discounts.due(self._clock.now(), self._policy.batch)
+            due = await uow.discounts.due(
+                self._clock.now(), self._policy.batch, self._policy.lookahead
+            )
         return await self.handle(due)
 
     async def handle(self, due: Sequence[DueDiscount]) -> int:
         slots = asyncio.Semaphore(self._policy.concurrency)
 
         async def one(item: DueDiscount) -> bool:
+            early = (item.discount.starts_at - self._clock.now()).total_seconds()
+            if item.action is DiscountAction.APPLY and early > 0:
+                await asyncio.sleep(early)  # taken ahead of its start: send it at its start
             async with slots:
                 try:
-                    return await self._attempt(item)
+                    return await self._attempt(item, reads)
                 except Exception:
                     # The claim stays until it expires; the next attempt reconciles.
                     log.exception(
@@ -205,12 +285,17 @@ class DiscountScheduler:
 
         withdrawals = [d for d in due if d.action is DiscountAction.WITHDRAW]
         applies = [d for d in due if d.action is DiscountAction.APPLY]
+        reads = _TickReads(self._shops)
+        try:
+            await reads.prefetch(applies)
+        except Exception:
+            log.exception("scheduler.prefetch_failed")  # the attempts read for themselves
         # Withdraw first: a discount ending as the next one on the listing starts frees it.
         done = await asyncio.gather(*(one(d) for d in withdrawals))
         done += await asyncio.gather(*(one(d) for d in applies))
         return sum(done)
 
-    async def _attempt(self, item: DueDiscount) -> bool:
+    async def _attempt(self, item: DueDiscount, reads: _TickReads) -> bool:
         claim = new_id()
         now = self._clock.now()
         async with self._uow() as uow:
@@ -230,8 +315,10 @@ class DiscountScheduler:
             return False
         interrupted = item.claim is not None
         status = campaign.status if campaign else None
-        action = due_action(discount, status, now, interrupted=interrupted)
-        attempt = _Attempt(discount, campaign, action or item.action, interrupted, now, [])
+        action = due_action(
+            discount, status, now, interrupted=interrupted, lookahead=self._policy.lookahead
+        )
+        attempt = _Attempt(discount, campaign, action or item.action, interrupted, now, [], reads)
         # A budget is checked against what the campaign's applied discounts committed: in this
         # process, one apply per budgeted campaign at a time, from the check to the record.
         budgeted = (
@@ -296,7 +383,7 @@ class DiscountScheduler:
     # -- apply ---------------------------------------------------------------------------------
     async def _apply(self, attempt: _Attempt) -> None:
         discount = attempt.discount
-        shop = await self._shops.of_listing(discount.account_id, discount.listing_id)
+        shop = await attempt.reads.shop(discount.account_id, discount.listing_id)
         if shop is None:
             self._wait(attempt, "No connected marketplace sells this listing yet.")
             return
@@ -304,7 +391,7 @@ class DiscountScheduler:
         try:
             if attempt.interrupted and await self._adopt(attempt, shop.client):
                 return
-            facts = await self._facts(shop, discount.listing_id)
+            facts = await self._facts(attempt.reads, shop, discount.listing_id)
             if facts is None:
                 self._reject(attempt, None, None, Refusal("item.not_found", "No such item."))
                 return
@@ -376,13 +463,12 @@ class DiscountScheduler:
         )
         return True
 
-    async def _facts(self, shop: Shop, item_id: str) -> ItemFacts | None:
-        items = await shop.client.items([item_id])
-        if not items:
+    async def _facts(self, reads: _TickReads, shop: Shop, item_id: str) -> ItemFacts | None:
+        item = await reads.item(shop, item_id)
+        if item is None:
             return None
-        item = items[0]
         automated = await shop.client.price_automated(item_id)
-        seller = await shop.client.me()
+        seller = await reads.seller(shop)
         return ItemFacts(
             item_id=item.id,
             price=item.original_price or item.price,
@@ -419,7 +505,7 @@ class DiscountScheduler:
     # -- withdraw ------------------------------------------------------------------------------
     async def _withdraw(self, attempt: _Attempt) -> None:
         discount = attempt.discount
-        shop = await self._shops.of_listing(discount.account_id, discount.listing_id)
+        shop = await attempt.reads.shop(discount.account_id, discount.listing_id)
         was_applied = discount.marketplace_state is DiscountMarketplaceState.APPLIED
         price_now: Decimal | RemoteItem | None = None
         if shop is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -56,7 +56,12 @@ class SimShops:
     client: MarketplaceClient
 
     async def of_listing(self, account_id: str, listing_id: str) -> Shop | None:
-        return Shop(self.client) if account_id == self.account_id else None
+        return Shop(self.client, key=CONNECTION) if account_id == self.account_id else None
+
+    async def of_listings(
+        self, account_id: str, listing_ids: Sequence[str]
+    ) -> dict[str, Shop | None]:
+        return {i: await self.of_listing(account_id, i) for i in listing_ids}
 
     async def of_account(self, account_id: str) -> list[MarketplaceClient]:
         return [self.client] if account_id == self.account_id else []

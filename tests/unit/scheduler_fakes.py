@@ -94,7 +94,7 @@ class FakeMarketplace:
         return FakeClient(self)
 
     def shop(self, unit_cost: str | None = None) -> Shop:
-        return Shop(self.client(), Decimal(unit_cost) if unit_cost else None)
+        return Shop(self.client(), Decimal(unit_cost) if unit_cost else None, "fake")
 
 
 class FakeClient:
@@ -245,6 +245,11 @@ class FakeShops:
         if account_id != self.account_id:
             return None
         return self.market.shop(self.unit_costs.get(listing_id))
+
+    async def of_listings(
+        self, account_id: str, listing_ids: Sequence[str]
+    ) -> dict[str, Shop | None]:
+        return {i: await self.of_listing(account_id, i) for i in listing_ids}
 
     async def of_account(self, account_id: str) -> list[MarketplaceClient]:
         return [self.market.client()] if account_id == self.account_id else []

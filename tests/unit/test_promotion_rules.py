@@ -228,3 +228,11 @@ def test_a_segment_that_ended_before_the_discount_is_renewed() -> None:
         segment_ends_at=NOW + timedelta(hours=1),
     )
     assert due_action(renewing, None, NOW + timedelta(hours=1)) is DiscountAction.APPLY
+
+
+def test_a_discount_starting_within_the_lookahead_is_due_early() -> None:
+    early = NOW - timedelta(seconds=3)
+    assert due_action(discount(), None, early) is None
+    assert due_action(discount(), None, early, lookahead=timedelta(seconds=5)) is (
+        DiscountAction.APPLY
+    )

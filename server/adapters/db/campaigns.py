@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -177,7 +177,9 @@ class SqlDiscountRepository(SqlRepository[Discount, DiscountRow]):
         self.session.add(DiscountRow(**self.to_values(entity), **self.marketplace_values(entity)))
 
     # -- the scheduler -------------------------------------------------------------------------
-    async def due(self, now: datetime, limit: int) -> list[DueDiscount]:
+    async def due(
+        self, now: datetime, limit: int, lookahead: timedelta = timedelta(0)
+    ) -> list[DueDiscount]:
         stopped = or_(
             DiscountRow.status == DiscountStatus.CANCELED.value,
             DiscountRow.ends_at <= now,
@@ -191,7 +193,7 @@ class SqlDiscountRepository(SqlRepository[Discount, DiscountRow]):
         owed_withdrawal = and_(stopped, or_(applied, DiscountRow.claim_id.is_not(None)))
         owed_apply = and_(
             ~stopped,
-            DiscountRow.starts_at <= now,
+            DiscountRow.starts_at <= now + lookahead,
             or_(
                 DiscountRow.marketplace_state.in_(_APPLICABLE),
                 and_(applied, DiscountRow.segment_ends_at <= now),
@@ -212,7 +214,9 @@ class SqlDiscountRepository(SqlRepository[Discount, DiscountRow]):
         for row in await self.session.execute(query):
             discount = self.to_entity(cast(Any, row))
             status = CampaignStatus(row.campaign_status) if row.campaign_status else None
-            action = due_action(discount, status, now, interrupted=row.claim_id is not None)
+            action = due_action(
+                discount, status, now, interrupted=row.claim_id is not None, lookahead=lookahead
+            )
             if action is not None:
                 found.append(DueDiscount(discount, status, row.claim_id, action))
         return sorted(found, key=lambda d: d.action is not DiscountAction.WITHDRAW)
