@@ -365,6 +365,12 @@ class DiscountRepository(Repository[Discount], Protocol):
         (a conditional UPDATE: of two schedulers, one wins)."""
         ...
 
+    async def claim_many(
+        self, discount_ids: Sequence[str], *, claim: str, until: datetime, now: datetime
+    ) -> list[str]:
+        """`claim` for every discount no attempt holds or left behind; the ids it took."""
+        ...
+
     async def record(self, discount: Discount, claim: str) -> bool:
         """Write the marketplace side (state, deal price, ...) and release the claim, only if
         `claim` still holds it (a stale attempt whose claim expired writes nothing)."""

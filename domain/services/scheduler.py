@@ -200,6 +200,13 @@ class _TickReads:
         return await asyncio.shield(self._sellers[shop.key])
 
 
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    discount: Discount
+    campaign: Campaign | None
+    claim: str
+
+
 @dataclass(slots=True)
 class _Attempt:
     discount: Discount
@@ -269,12 +276,15 @@ class DiscountScheduler:
         slots = asyncio.Semaphore(self._policy.concurrency)
 
         async def one(item: DueDiscount) -> bool:
+            taken = claimed.get(item.discount.id)
+            if item.claim is None and taken is None:
+                return False  # another scheduler claimed it first
             early = (item.discount.starts_at - self._clock.now()).total_seconds()
             if item.action is DiscountAction.APPLY and early > 0:
                 await asyncio.sleep(early)  # taken ahead of its start: send it at its start
             async with slots:
                 try:
-                    return await self._attempt(item, reads)
+                    return await self._attempt(item, reads, taken)
                 except Exception:
                     # The claim stays until it expires; the next attempt reconciles.
                     log.exception(
@@ -285,9 +295,12 @@ class DiscountScheduler:
 
         withdrawals = [d for d in due if d.action is DiscountAction.WITHDRAW]
         applies = [d for d in due if d.action is DiscountAction.APPLY]
+        # Discounts no attempt holds are claimed together (one statement); those an
+        # interrupted attempt left are claimed one by one, each reconciled.
+        claimed = await self._claim_fresh([d for d in due if d.claim is None])
         reads = _TickReads(self._shops)
         try:
-            await reads.prefetch(applies)
+            await reads.prefetch([d for d in applies if d.claim or d.discount.id in claimed])
         except Exception:
             log.exception("scheduler.prefetch_failed")  # the attempts read for themselves
         # Withdraw first: a discount ending as the next one on the listing starts frees it.
@@ -295,7 +308,38 @@ class DiscountScheduler:
         done += await asyncio.gather(*(one(d) for d in applies))
         return sum(done)
 
-    async def _attempt(self, item: DueDiscount, reads: _TickReads) -> bool:
+    async def _claim_fresh(self, due: Sequence[DueDiscount]) -> dict[str, _Claimed]:
+        """Claim these discounts in one statement; each one taken, read afresh."""
+        if not due:
+            return {}
+        claim = new_id()
+        now = self._clock.now()
+        taken: dict[str, _Claimed] = {}
+        async with self._uow() as uow:
+            won = set(
+                await uow.discounts.claim_many(
+                    [d.discount.id for d in due],
+                    claim=claim,
+                    until=now + self._policy.claim_for,
+                    now=now,
+                )
+            )
+            by_account: dict[str, list[str]] = defaultdict(list)
+            for item in due:
+                if item.discount.id in won:
+                    by_account[item.discount.account_id].append(item.discount.id)
+            for account_id, ids in by_account.items():
+                discounts = await uow.discounts.get_many(account_id, ids)
+                campaign_ids = {d.campaign_id for d in discounts.values() if d.campaign_id}
+                campaigns = await uow.campaigns.get_many(account_id, list(campaign_ids))
+                for discount in discounts.values():
+                    campaign = campaigns.get(discount.campaign_id or "")
+                    taken[discount.id] = _Claimed(discount, campaign, claim)
+            await uow.commit()
+        return taken
+
+    async def _claim_one(self, item: DueDiscount) -> _Claimed | None:
+        """Claim a discount an interrupted attempt left (its claim `item.claim`, expired)."""
         claim = new_id()
         now = self._clock.now()
         async with self._uow() as uow:
@@ -311,9 +355,16 @@ class DiscountScheduler:
             if discount is not None and discount.campaign_id is not None:
                 campaign = await uow.campaigns.get(discount.account_id, discount.campaign_id)
             await uow.commit()
-        if not won or discount is None:
-            return False
+        return _Claimed(discount, campaign, claim) if won and discount is not None else None
+
+    async def _attempt(self, item: DueDiscount, reads: _TickReads, taken: _Claimed | None) -> bool:
         interrupted = item.claim is not None
+        if taken is None:
+            taken = await self._claim_one(item)
+            if taken is None:
+                return False
+        discount, campaign, claim = taken.discount, taken.campaign, taken.claim
+        now = self._clock.now()
         status = campaign.status if campaign else None
         action = due_action(
             discount, status, now, interrupted=interrupted, lookahead=self._policy.lookahead

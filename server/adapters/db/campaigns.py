@@ -237,6 +237,24 @@ class SqlDiscountRepository(SqlRepository[Discount, DiscountRow]):
         )
         return cast(CursorResult[Any], result).rowcount == 1
 
+    async def claim_many(
+        self, discount_ids: Sequence[str], *, claim: str, until: datetime, now: datetime
+    ) -> list[str]:
+        if not discount_ids:
+            return []
+        result = await self.session.execute(
+            update(DiscountRow)
+            .where(
+                DiscountRow.id.in_(set(discount_ids)),
+                DiscountRow.claim_id.is_(None),
+                or_(DiscountRow.claimed_until.is_(None), DiscountRow.claimed_until <= now),
+            )
+            .values(claim_id=claim, claimed_until=until)
+            .returning(DiscountRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        return [row[0] for row in result]
+
     async def record(self, discount: Discount, claim: str) -> bool:
         result = await self.session.execute(
             update(DiscountRow)
