@@ -48,7 +48,7 @@ from domain.ports import ActivityFeed, Clock, MarketplaceProviders, UnitOfWork, 
 log = logging.getLogger(__name__)
 B = TypeVar("B")
 LISTING_BATCH = 100
-ORDER_BATCH = 250
+ORDER_BATCH = 1000
 ORDERS_OVERLAP = timedelta(days=2)  # orders change (cancellations) after they are created
 AUTOMATION_CHECKS_IN_FLIGHT = 8
 LISTINGS_SHARE = 0.5  # of the progress bar
