@@ -18,9 +18,10 @@ import pytest
 import pytest_asyncio
 
 from server.app import create_app
-from server.bootstrap import build
+from server.bootstrap import Container, build
 from server.config import Settings
 from server.simulator import SimulatorConfig
+from tests.integration.test_sql_statements import counting_statements
 from tests.support.api import Api, Seller, operation
 from tests.support.simulator import START, running_simulator
 
@@ -41,7 +42,7 @@ def simulator() -> Iterator[str]:
 
 
 @pytest_asyncio.fixture(scope="module")
-async def shop_api(settings: Settings, simulator: str) -> AsyncIterator[Api]:
+async def shop_container(settings: Settings, simulator: str) -> AsyncIterator[Container]:
     container = build(
         dataclasses.replace(
             settings,
@@ -53,10 +54,16 @@ async def shop_api(settings: Settings, simulator: str) -> AsyncIterator[Api]:
             ml_client_secret="simulator-secret",
         )
     )
-    transport = httpx.ASGITransport(app=create_app(container.settings, container))
+    yield container
+    await container.aclose()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def shop_api(shop_container: Container) -> AsyncIterator[Api]:
+    app = create_app(shop_container.settings, shop_container)
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield Api(client)
-    await container.aclose()
 
 
 async def _synced(api: Api, seller: Seller, connection_id: str) -> dict[str, Any]:
@@ -271,3 +278,28 @@ async def test_mercado_livre_connects_through_the_consent_url_and_the_callback(
     assert replayed.status_code == 404
     unknown = await shop_api.http.get("/oauth/mercadolivre/callback?code=TG-x&state=nope")
     assert unknown.status_code == 404
+
+
+LISTINGS_WITH_RELATIONS = """
+query ($first: Int) {
+  listings(first: $first) {
+    nodes {
+      id
+      liveDiscount { id }
+      orders(first: 3) { totalCount nodes { id items { listingId } } }
+    }
+  }
+}
+"""
+
+
+async def test_listings_with_orders_and_discounts_cost_the_same_statements_at_any_length(
+    shop: Shop, shop_container: Container
+) -> None:
+    counts = []
+    for first in (2, 40):
+        with counting_statements(shop_container) as statements:
+            data = await shop.api.ok(LISTINGS_WITH_RELATIONS, {"first": first}, shop.seller.token)
+        assert len(data["listings"]["nodes"]) == first
+        counts.append(len([s for s in statements if s.lstrip().upper().startswith("SELECT")]))
+    assert counts[0] == counts[1], counts
