@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from domain.errors import Conflict
 from domain.marketplace import (
+    MarketplaceAuthorizationLost,
     MarketplaceClient,
     MarketplaceError,
     MarketplaceNotFound,
@@ -30,6 +31,7 @@ from domain.marketplace import (
     RemoteOrder,
 )
 from domain.model.marketplace import (
+    ConnectionStatus,
     Listing,
     MarketplaceConnection,
     MarketplaceProvider,
@@ -123,6 +125,9 @@ class ShopSync:
         except SyncFenced:
             log.info("sync.fenced", extra={"sync_id": sync_id, "attempt": attempt})
             return None
+        except MarketplaceAuthorizationLost as exc:
+            await self._revoke(connection)  # the seller has to connect again
+            return await self._finish(job, exc.message)
         except MarketplaceError as exc:
             log.warning("sync.failed", extra={"sync_id": sync_id, "error": str(exc)})
             return await self._finish(job, exc.message)
@@ -149,6 +154,15 @@ class ShopSync:
             await uow.sync_jobs.save(job)
             await uow.commit()
         return job, connection
+
+    async def _revoke(self, connection: MarketplaceConnection) -> None:
+        async with self._uow() as uow:
+            stored = await uow.marketplace_connections.get(connection.account_id, connection.id)
+            if stored is not None:
+                stored.status = ConnectionStatus.REVOKED
+                await uow.marketplace_connections.save(stored)
+                await uow.commit()
+        log.warning("marketplace.revoked", extra={"connection_id": connection.id})
 
     async def _fenced(self, uow: UnitOfWork, job: SyncJob) -> SyncJob:
         """The job as stored, locked; SyncFenced when another attempt holds it now."""

@@ -15,8 +15,10 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from domain.errors import Conflict
 from domain.marketplace import MarketplaceAuthorizationLost, StoredCredentials
-from domain.model.marketplace import MarketplaceProvider
+from domain.model.marketplace import ConnectionStatus, MarketplaceProvider, SyncStatus
+from domain.model.shop_sync import SyncJob
 from server.adapters.db.credentials import SqlCredentialStore, TokenCipher
 from server.bootstrap import Container, build
 from server.config import Settings
@@ -39,6 +41,17 @@ async def two_processes(
     yield first, second
     await first.aclose()
     await second.aclose()
+
+
+async def _finished(container: Container, job: SyncJob) -> SyncJob:
+    for _ in range(2400):
+        async with container.uow() as uow:
+            stored = await uow.sync_jobs.get(job.account_id, job.id)
+        assert stored is not None
+        if stored.finished:
+            return stored
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"sync {job.id} did not finish")
 
 
 async def _connection(container: Container) -> str:
@@ -134,3 +147,43 @@ async def test_tokens_written_under_another_secret_key_cannot_be_read(
     stranger = SqlCredentialStore(first.engine, TokenCipher("another-secret-key-entirely-0123"))
     with pytest.raises(MarketplaceAuthorizationLost):
         await stranger.load(connection_id)
+
+
+async def test_a_refused_refresh_revokes_the_connection_and_fails_its_sync(
+    two_processes: tuple[Container, Container], simulator: str
+) -> None:
+    container, _ = two_processes
+    assert container.marketplace is not None
+    tag = uuid.uuid4().hex[:8]
+    session = await container.accounts.sign_up(f"S{tag}", f"{tag}@example.com", "a long password")
+    principal = container.accounts.authenticate(session.tokens.access_token)
+    service = container.marketplace.service
+    connection = (await service.connect(principal, MarketplaceProvider.SIMULATOR)).connection
+    store = SqlCredentialStore(container.engine, TokenCipher(container.settings.signing_key()))
+    stolen = await store.load(connection.id)
+    assert stolen is not None
+    async with httpx.AsyncClient() as http:  # someone else spends our refresh token
+        spent = await http.post(
+            f"{simulator}/oauth/token",
+            data={
+                "grant_type": "refresh_token",
+                "client_id": container.settings.simulator_client_id,
+                "client_secret": container.settings.simulator_client_secret,
+                "refresh_token": stolen.refresh_token,
+            },
+        )
+        assert spent.status_code == 200
+        await http.post(f"{simulator}/_sim/faults", json={"expire_tokens": True})
+
+    job = await service.start_sync(principal, connection.id)
+    finished = await _finished(container, job)
+    assert finished.status is SyncStatus.FAILED
+    assert "connect" in (finished.error or "")
+    async with container.uow() as uow:
+        revoked = await uow.marketplace_connections.get(principal.account_id, connection.id)
+    assert revoked is not None and revoked.status is ConnectionStatus.REVOKED
+    with pytest.raises(Conflict):
+        await service.start_sync(principal, connection.id)
+    again = await service.connect(principal, MarketplaceProvider.SIMULATOR)  # reconnecting
+    assert again.connection.id == connection.id
+    assert again.connection.status is ConnectionStatus.CONNECTED
