@@ -146,10 +146,15 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--output", type=Path, default=SCHEMA_FILE)
     export.add_argument("--check", action="store_true", help="fail if the file is out of date")
     export.set_defaults(run=_export_schema)
-    from server.simulator.cli import add_arguments as simulator_arguments
-
+    # the options of `server/simulator/cli.py`; each overrides its SIMULATOR_* variable
     simulator = commands.add_parser("simulator", help="run the simulated Mercado Livre alone")
-    simulator_arguments(simulator)
+    simulator.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1)")
+    simulator.add_argument("--port", type=int, default=8100, help="port (8100)")
+    simulator.add_argument("--seed", type=int, help="shop seed (SIMULATOR_SEED, 42)")
+    simulator.add_argument("--items", type=int, help="listings (SIMULATOR_ITEMS, 1200)")
+    simulator.add_argument("--speed", type=float, help="simulated seconds per real second (1)")
+    simulator.add_argument("--start", help="simulated now at start-up, ISO 8601 (the real now)")
+    simulator.add_argument("--webhook-url", help="where notifications are POSTed")
     simulator.set_defaults(run=_simulator)
     return root
 

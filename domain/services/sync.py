@@ -12,14 +12,18 @@ Buyers are pseudonymised at ingestion (LGPD): a keyed hash of their id, never th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from domain.errors import Conflict
 from domain.marketplace import (
+    MarketplaceAuthorizationLost,
     MarketplaceClient,
     MarketplaceError,
     MarketplaceNotFound,
@@ -27,6 +31,7 @@ from domain.marketplace import (
     RemoteOrder,
 )
 from domain.model.marketplace import (
+    ConnectionStatus,
     Listing,
     MarketplaceConnection,
     MarketplaceProvider,
@@ -43,11 +48,29 @@ from domain.model.shop_sync import (
 from domain.ports import ActivityFeed, Clock, MarketplaceProviders, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+B = TypeVar("B")
 LISTING_BATCH = 100
-ORDER_BATCH = 250
+ORDER_BATCH = 1000
 ORDERS_OVERLAP = timedelta(days=2)  # orders change (cancellations) after they are created
 AUTOMATION_CHECKS_IN_FLIGHT = 8
 LISTINGS_SHARE = 0.5  # of the progress bar
+
+
+@dataclass(frozen=True, slots=True)
+class ListingBatch:
+    seen: int  # items the marketplace returned
+    changed: list[RemoteItem]  # new or updated since stored
+    existing: dict[str, Listing]
+    automated: dict[str, bool]  # of the changed ones
+    cursor: str | None
+    progress: float
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBatch:
+    orders: list[RemoteOrder]
+    cursor: str | None
+    progress: float
 
 
 class SyncFenced(Exception):
@@ -102,6 +125,9 @@ class ShopSync:
         except SyncFenced:
             log.info("sync.fenced", extra={"sync_id": sync_id, "attempt": attempt})
             return None
+        except MarketplaceAuthorizationLost as exc:
+            await self._revoke(connection)  # the seller has to connect again
+            return await self._finish(job, exc.message)
         except MarketplaceError as exc:
             log.warning("sync.failed", extra={"sync_id": sync_id, "error": str(exc)})
             return await self._finish(job, exc.message)
@@ -128,6 +154,15 @@ class ShopSync:
             await uow.sync_jobs.save(job)
             await uow.commit()
         return job, connection
+
+    async def _revoke(self, connection: MarketplaceConnection) -> None:
+        async with self._uow() as uow:
+            stored = await uow.marketplace_connections.get(connection.account_id, connection.id)
+            if stored is not None:
+                stored.status = ConnectionStatus.REVOKED
+                await uow.marketplace_connections.save(stored)
+                await uow.commit()
+        log.warning("marketplace.revoked", extra={"connection_id": connection.id})
 
     async def _fenced(self, uow: UnitOfWork, job: SyncJob) -> SyncJob:
         """The job as stored, locked; SyncFenced when another attempt holds it now."""
@@ -190,68 +225,42 @@ class ShopSync:
     async def _full(
         self, job: SyncJob, connection: MarketplaceConnection, client: MarketplaceClient
     ) -> None:
+        # Reading the next batch from the marketplace overlaps writing the last one: the sync
+        # takes about the longer of the two, not their sum.
         if job.phase is SyncPhase.LISTINGS:
-            ids = sorted({item_id async for item_id in client.item_ids()})
-            todo = [i for i in ids if job.cursor is None or i > job.cursor]
-            done = len(ids) - len(todo)
-            for start in range(0, len(todo), LISTING_BATCH):
-                batch = todo[start : start + LISTING_BATCH]
-                remote = await client.items(batch)
-                done += len(batch)
-                progress = LISTINGS_SHARE * done / max(1, len(ids))
-                await self._save_listings(job, connection, client, remote, batch[-1], progress)
+            await _pipelined(
+                self._listing_batches(job, client),
+                lambda batch: self._save_listings(job, connection, batch),
+            )
             await self._save_phase(job, SyncPhase.ORDERS, None, LISTINGS_SHARE)
         if job.phase is SyncPhase.ORDERS:
-            await self._orders(job, connection, client)
+            await _pipelined(
+                self._order_batches(job, connection, client),
+                lambda batch: self._save_orders(job, connection, batch),
+            )
 
-    async def _orders(
-        self, job: SyncJob, connection: MarketplaceConnection, client: MarketplaceClient
-    ) -> None:
-        async with self._uow() as uow:
-            latest = await uow.orders.latest_created_at(job.account_id, connection.id)
-        since = latest - ORDERS_OVERLAP if latest else None
-        now = self._clock.now()
-        batch: list[RemoteOrder] = []
+    async def _listing_batches(
+        self, job: SyncJob, client: MarketplaceClient
+    ) -> AsyncIterator[ListingBatch]:
+        ids = sorted({item_id async for item_id in client.item_ids()})
+        todo = [i for i in ids if job.cursor is None or i > job.cursor]
+        done = len(ids) - len(todo)
+        for start in range(0, len(todo), LISTING_BATCH):
+            chunk = todo[start : start + LISTING_BATCH]
+            done += len(chunk)
+            progress = LISTINGS_SHARE * done / max(1, len(ids))
+            yield await self._listing_batch(job, client, chunk, chunk[-1], progress)
 
-        async def flush() -> None:
-            last = batch[-1].created_at
-            share = _fraction(since, last, now)
-            progress = LISTINGS_SHARE + (1 - LISTINGS_SHARE) * share
-            await self._save_orders(job, connection, batch, last.isoformat(), progress)
-            batch.clear()
-
-        async for order in client.orders(since=since):
-            batch.append(order)
-            if len(batch) >= ORDER_BATCH:
-                await flush()
-        if batch:
-            await flush()
-
-    # -- one resource (webhooks) ----------------------------------------------------------------
-    async def _one(
-        self, job: SyncJob, connection: MarketplaceConnection, client: MarketplaceClient
-    ) -> None:
-        assert job.resource is not None
-        if job.kind is SyncKind.ITEM:
-            remote = await client.items([job.resource])
-            await self._save_listings(job, connection, client, remote, None, 1.0)
-            return
-        try:
-            order = await client.order(job.resource)
-        except MarketplaceNotFound:
-            return  # not (or no longer) this seller's: nothing to re-read
-        await self._save_orders(job, connection, [order], None, 1.0)
-
-    # -- writing batches ------------------------------------------------------------------------
-    async def _save_listings(
+    async def _listing_batch(
         self,
         job: SyncJob,
-        connection: MarketplaceConnection,
         client: MarketplaceClient,
-        remote: Sequence[RemoteItem],
+        ids: Sequence[str],
         cursor: str | None,
         progress: float,
-    ) -> None:
+    ) -> ListingBatch:
+        """The items, which of them changed since stored, and the changed ones' automation."""
+        remote = await client.items(ids)
         async with self._uow() as uow:
             existing = await uow.listings.get_many(job.account_id, [item.id for item in remote])
         changed = [
@@ -260,32 +269,64 @@ class ShopSync:
             if item.id not in existing or existing[item.id].updated_at != item.last_updated
         ]
         automated = await _automation(client, [item.id for item in changed])
+        return ListingBatch(len(remote), changed, existing, automated, cursor, progress)
+
+    async def _order_batches(
+        self, job: SyncJob, connection: MarketplaceConnection, client: MarketplaceClient
+    ) -> AsyncIterator[OrderBatch]:
+        async with self._uow() as uow:
+            latest = await uow.orders.latest_created_at(job.account_id, connection.id)
+        since = latest - ORDERS_OVERLAP if latest else None
+        now = self._clock.now()
+        batch: list[RemoteOrder] = []
+        async for order in client.orders(since=since):
+            batch.append(order)
+            if len(batch) >= ORDER_BATCH:
+                yield _order_batch(batch, since, now)
+                batch = []
+        if batch:
+            yield _order_batch(batch, since, now)
+
+    # -- one resource (webhooks) ----------------------------------------------------------------
+    async def _one(
+        self, job: SyncJob, connection: MarketplaceConnection, client: MarketplaceClient
+    ) -> None:
+        assert job.resource is not None
+        if job.kind is SyncKind.ITEM:
+            batch = await self._listing_batch(job, client, [job.resource], None, 1.0)
+            await self._save_listings(job, connection, batch)
+            return
+        try:
+            order = await client.order(job.resource)
+        except MarketplaceNotFound:
+            return  # not (or no longer) this seller's: nothing to re-read
+        await self._save_orders(job, connection, OrderBatch([order], None, 1.0))
+
+    # -- writing batches ------------------------------------------------------------------------
+    async def _save_listings(
+        self, job: SyncJob, connection: MarketplaceConnection, batch: ListingBatch
+    ) -> None:
         now = self._clock.now()
         async with self._uow() as uow:
             stored = await self._fenced(uow, job)
-            for item in changed:
-                old = existing.get(item.id)
-                listing = _listing(connection, item, automated[item.id], now, old)
+            for item in batch.changed:
+                old = batch.existing.get(item.id)
+                listing = _listing(connection, item, batch.automated[item.id], now, old)
                 if old is None:
                     await uow.listings.add(listing)
                     job.counts.listings_created += 1
                 else:
                     await uow.listings.save(listing)
                     job.counts.listings_updated += 1
-            job.counts.listings_unchanged += len(remote) - len(changed)
-            await self._advance(uow, stored, job, job.phase, cursor, progress)
+            job.counts.listings_unchanged += batch.seen - len(batch.changed)
+            await self._advance(uow, stored, job, job.phase, batch.cursor, batch.progress)
             await uow.commit()
         await self._publish(job)
 
     async def _save_orders(
-        self,
-        job: SyncJob,
-        connection: MarketplaceConnection,
-        remote: Sequence[RemoteOrder],
-        cursor: str | None,
-        progress: float,
+        self, job: SyncJob, connection: MarketplaceConnection, batch: OrderBatch
     ) -> None:
-        unique = list({order.id: order for order in remote}.values())
+        unique = list({order.id: order for order in batch.orders}.values())
         async with self._uow() as uow:
             stored = await self._fenced(uow, job)
             stamps = await uow.orders.stamps(job.account_id, [order.id for order in unique])
@@ -301,7 +342,7 @@ class ShopSync:
                     job.counts.orders_unchanged += 1
             await uow.orders.add_many(fresh)
             job.counts.orders_created += len(fresh)
-            await self._advance(uow, stored, job, job.phase, cursor, progress)
+            await self._advance(uow, stored, job, job.phase, batch.cursor, batch.progress)
             await uow.commit()
         await self._publish(job)
 
@@ -391,6 +432,43 @@ async def _automation(client: MarketplaceClient, ids: Sequence[str]) -> dict[str
 
     answers = await asyncio.gather(*(check(i) for i in ids))
     return dict(zip(ids, answers, strict=True))
+
+
+def _order_batch(orders: list[RemoteOrder], since: datetime | None, now: datetime) -> OrderBatch:
+    last = orders[-1].created_at
+    progress = LISTINGS_SHARE + (1 - LISTINGS_SHARE) * _fraction(since, last, now)
+    return OrderBatch(orders, last.isoformat(), progress)
+
+
+async def _pipelined(batches: AsyncIterator[B], write: Callable[[B], Awaitable[None]]) -> None:
+    """Write each batch in order while the next is read; an error on either side stops both
+    (a batch is written whole or not at all, so a stop leaves a resumable state)."""
+    queue: asyncio.Queue[B | None] = asyncio.Queue(maxsize=1)
+
+    async def writer() -> None:
+        while (batch := await queue.get()) is not None:
+            await write(batch)
+
+    writing = asyncio.create_task(writer())
+
+    async def hand_over(batch: B | None) -> None:
+        putting = asyncio.ensure_future(queue.put(batch))
+        await asyncio.wait({putting, writing}, return_when=asyncio.FIRST_COMPLETED)
+        if not putting.done():
+            putting.cancel()
+            writing.result()  # the writer failed: its error stops the sync
+            raise SyncFenced("the writer stopped")
+
+    try:
+        async for batch in batches:
+            await hand_over(batch)
+        await hand_over(None)
+        await writing
+    finally:
+        if not writing.done():
+            writing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writing
 
 
 def _fraction(since: datetime | None, at: datetime, now: datetime) -> float:

@@ -15,6 +15,7 @@ import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 
+from domain.model.common import require_aware
 from domain.model.marketplace import (
     Listing,
     MarketplaceConnection,
@@ -349,8 +350,8 @@ def _order_filter(given: OrderFilterInput | None) -> OrderFilter:
         connection_id=str(given.connection_id) if given.connection_id else None,
         listing_id=str(given.listing_id) if given.listing_id else None,
         status=given.status,
-        since=given.from_,
-        until=given.to,
+        since=require_aware(given.from_, "from") if given.from_ else None,
+        until=require_aware(given.to, "to") if given.to else None,
     )
 
 

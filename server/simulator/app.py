@@ -124,9 +124,22 @@ async def authorization(request: Request, sim: Simulator) -> Response:
 
 
 async def token(request: Request, sim: Simulator) -> Response:
-    form = await request.form()
-    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    """Form-encoded as OAuth says; a JSON body is accepted too (some clients send one)."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await json_body(request)
+        fields = {key: str(value) for key, value in body.items()}
+    else:
+        form = await request.form()
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
     return JSONResponse(sim.oauth.token(fields))
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths and methods answer in the marketplace's JSON error shape."""
+    status = getattr(exc, "status_code", 500)
+    error = {404: "not_found", 405: "method_not_allowed"}.get(status, "internal_error")
+    message = {404: "resource not found", 405: "method not allowed"}.get(status, "error")
+    return error_response(ApiError(status, error, message))
 
 
 def routes(endpoints: Endpoints) -> list[Route]:
@@ -159,6 +172,10 @@ def create_simulator_app(config: SimulatorConfig | None = None) -> Starlette:
         finally:
             await simulator.aclose()
 
-    app = Starlette(routes=routes(Endpoints(simulator)), lifespan=lifespan)
+    app = Starlette(
+        routes=routes(Endpoints(simulator)),
+        lifespan=lifespan,
+        exception_handlers={404: http_error, 405: http_error},
+    )
     app.state.simulator = simulator
     return app

@@ -1,4 +1,4 @@
-"""`mlproject simulator`: the simulated marketplace alone, under uvicorn."""
+"""`mlproject simulator` (its options are declared in server/cli.py): the simulator on uvicorn."""
 
 from __future__ import annotations
 
@@ -10,17 +10,6 @@ import sys
 from .config import SimulatorConfig, SimulatorConfigError
 
 log = logging.getLogger("mlproject.simulator")
-
-
-def add_arguments(command: argparse.ArgumentParser) -> None:
-    """The subcommand's options; each overrides its `SIMULATOR_*` variable."""
-    command.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    command.add_argument("--port", type=int, default=8100, help="port (default 8100)")
-    command.add_argument("--seed", type=int, help="shop seed (SIMULATOR_SEED, default 42)")
-    command.add_argument("--items", type=int, help="listings (SIMULATOR_ITEMS, default 1200)")
-    command.add_argument("--speed", type=float, help="simulated seconds per real second")
-    command.add_argument("--start", help="simulated now at start-up, ISO 8601 (default: now)")
-    command.add_argument("--webhook-url", help="where notifications are POSTed")
 
 
 def config_from(args: argparse.Namespace) -> SimulatorConfig:

@@ -39,7 +39,7 @@ HOURLY = np.array(
 )
 HOURLY = HOURLY / HOURLY.sum()
 HISTORY_DAYS = 365
-FUTURE_DAYS = 3 * 365  # the competitor series reaches this far past the shop's start
+FUTURE_DAYS = 2 * 365  # the competitor series reaches this far past the shop's start, then stays
 
 
 def _nth_weekday(year: int, month: int, weekday: int, nth: int) -> date:
@@ -113,7 +113,7 @@ class DemandModel:
     reference_price: FloatArray
     base: FloatArray
     elasticity: FloatArray
-    competitor_gap: FloatArray  # log(c_i(t) / r_i), shape (listings, days)
+    competitor_gap: npt.NDArray[np.float32]  # log(c_i(t) / r_i), shape (listings, days); 5 MB
     _seasonal_cache: dict[date, FloatArray] = field(default_factory=dict)
 
     @classmethod
@@ -143,7 +143,7 @@ class DemandModel:
             reference_price=reference_price,
             base=base,
             elasticity=elasticity,
-            competitor_gap=np.ascontiguousarray((gap + level).T),
+            competitor_gap=np.ascontiguousarray((gap + level).T, dtype=np.float32),
         )
 
     def day_index(self, day: date) -> int:
@@ -159,11 +159,12 @@ class DemandModel:
         return cached
 
     def competitor_price(self, day: date) -> FloatArray:
-        return self.reference_price * np.exp(self.competitor_gap[:, self.day_index(day)])
+        gap = self.competitor_gap[:, self.day_index(day)].astype(np.float64)
+        return self.reference_price * np.exp(gap)
 
     def expected_units(self, day: date, price: FloatArray, uplift: FloatArray) -> FloatArray:
         """Expected units sold per listing on `day` at `price` (all listings at once)."""
-        gap = self.competitor_gap[:, self.day_index(day)]
+        gap = self.competitor_gap[:, self.day_index(day)].astype(np.float64)
         return (
             self.base
             * (price / self.reference_price) ** self.elasticity

@@ -140,6 +140,20 @@ def advance(shop: Shop, now: float) -> list[Event]:
     return events
 
 
+def sell_out(shop: Shop, sold: dict[int, int], now: float) -> list[Event]:
+    """A LIGHTNING deal ends once the stock the seller committed to it is sold."""
+    events: list[Event] = []
+    for promotion in shop.promotions:
+        if promotion.status != "started" or promotion.stock is None:
+            continue
+        promotion.stock -= min(sold.get(promotion.listing, 0), promotion.stock)
+        if promotion.stock == 0:
+            promotion.status = "finished"
+            _changed(shop, promotion.listing, now, events)
+    shop.promotions = [p for p in shop.promotions if p.status != "finished"]
+    return events
+
+
 def _changed(shop: Shop, index: int, now: float, events: list[Event]) -> None:
     refresh_price(shop, index)
     shop.last_updated[index] = now
@@ -173,7 +187,9 @@ def _date(body: dict[str, Any], name: str) -> float:
 
 
 def check_item(shop: Shop, index: int) -> None:
-    """The listing rules every individual discount must pass."""
+    """The listing rules every individual discount must pass (automation first)."""
+    if shop.automated(index):
+        raise bad_request("item.price.automated", "the item's price is under price automation")
     if shop.status[index] != "active":
         raise bad_request("item.status.invalid", "the item must be active")
     if shop.catalog.used[index]:
@@ -182,8 +198,6 @@ def check_item(shop: Shop, index: int) -> None:
         raise bad_request("item.listing_type.invalid", "free listings cannot have a discount")
     if not shop.reputation.endswith("green"):
         raise bad_request("seller.reputation.invalid", "the seller's reputation must be green")
-    if shop.automated(index):
-        raise bad_request("item.price.automated", "the item's price is under price automation")
 
 
 def apply_discount(shop: Shop, index: int, body: dict[str, Any], now: float) -> Promotion:

@@ -125,10 +125,10 @@ async def update_item(request: Request, sim: Simulator, user_id: int) -> Respons
     if price is not None:
         shop.list_price[index] = round(float(price), 2)
     if status is not None:
-        shop.status[index] = status
+        shop.set_status(index, status)
     if quantity is not None:
         shop.stock[index] = quantity
-    sim.promotion_changed(shop, index)
+    sim.item_changed(shop, index, promotions=False)
     return JSONResponse(item_json(shop, index))
 
 
@@ -169,6 +169,10 @@ async def orders_search(request: Request, sim: Simulator, user_id: int) -> Respo
     found = shop.orders_between(
         _time(request, "order.date_created.from"), _time(request, "order.date_created.to")
     )
+    item_id = request.query_params.get("item")
+    if item_id:
+        wanted = shop.index_of(item_id)
+        found = [order for order in found if order.listing == wanted]
     total = len(found)
     if sort == "date_desc":
         page = found[max(total - offset - limit, 0) : max(total - offset, 0)][::-1]

@@ -72,7 +72,7 @@ async def add_item_promotion(request: Request, sim: Simulator, user_id: int) -> 
         raise bad_request(
             "bad_request", "promotion_type must be PRICE_DISCOUNT, DEAL, LIGHTNING or DOD"
         )
-    sim.promotion_changed(shop, index)
+    sim.item_changed(shop, index)
     return JSONResponse(
         {"price": money(promotion.deal_price), "original_price": money(promotion.original_price)},
         status_code=201,
@@ -86,7 +86,7 @@ async def delete_item_promotion(request: Request, sim: Simulator, user_id: int) 
     if kind != "PRICE_DISCOUNT" and kind not in INVITATION_TYPES:
         raise bad_request("bad_request", "promotion_type is required")
     remove_discount(shop, index, kind, request.query_params.get("promotion_id"))
-    sim.promotion_changed(shop, index)
+    sim.item_changed(shop, index)
     return JSONResponse({})
 
 

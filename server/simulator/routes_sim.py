@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -12,6 +13,7 @@ from .app import SimHandler, json_body
 from .errors import bad_request
 from .promotions import item_promotions
 from .render import item_json, promotion_json
+from .shop import Shop
 from .simulator import Simulator
 from .timefmt import to_iso
 
@@ -53,14 +55,25 @@ async def clock(request: Request, sim: Simulator) -> Response:
     return JSONResponse(_clock_json(sim))
 
 
-async def item_state(request: Request, sim: Simulator) -> Response:
-    shop, index = sim.find_item(request.path_params["item_id"])
+def _state(shop: Shop, index: int) -> dict[str, Any]:
     body = item_json(shop, index)
     body["promotions"] = [promotion_json(p) for p in item_promotions(shop, index)]
     body["unit_cost"] = float(shop.catalog.cost[index])
     body["list_price"] = round(float(shop.list_price[index]), 2)
     body["price_automated"] = shop.automated(index)
-    return JSONResponse(body)
+    return body
+
+
+async def item_state(request: Request, sim: Simulator) -> Response:
+    shop, index = sim.find_item(request.path_params["item_id"])
+    return JSONResponse(_state(shop, index))
+
+
+async def seller_state(request: Request, sim: Simulator) -> Response:
+    """Every listing of a seller with what the API hides (cost, automation, promotions)."""
+    raw = request.path_params["user_id"]
+    shop = sim.shop(int(raw) if raw.isdigit() else -1)
+    return JSONResponse([_state(shop, index) for index in range(shop.size)])
 
 
 async def faults(request: Request, sim: Simulator) -> Response:
@@ -117,6 +130,7 @@ def routes(public: Callable[[SimHandler], Callable[..., object]]) -> list[Route]
         Route("/_sim/truth/demand", public(truth), methods=["GET"]),
         Route("/_sim/clock", public(clock), methods=["GET", "POST"]),
         Route("/_sim/state/items/{item_id}", public(item_state), methods=["GET"]),
+        Route("/_sim/state/sellers/{user_id}/items", public(seller_state), methods=["GET"]),
         Route("/_sim/faults", public(faults), methods=["GET", "POST"]),
         Route("/_sim/webhooks", public(webhooks), methods=["POST"]),
         Route("/_sim/webhooks", public(webhook_stats), methods=["GET"]),

@@ -73,7 +73,7 @@ class Shop:
     replenish_target: npt.NDArray[np.int64]
     buyer_ids: npt.NDArray[np.int64]
     buyer_names: list[str]
-    buyer_weights: npt.NDArray[np.float64]
+    buyer_cumulative: npt.NDArray[np.float64]
     item_base: int
     order_base: int
     orders: list[Order] = field(default_factory=list)
@@ -84,6 +84,7 @@ class Shop:
     deal_price: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     uplift: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     next_slot: int = 0
+    _selling: npt.NDArray[np.bool_] | None = None
 
     # ---- identities
     @property
@@ -130,7 +131,8 @@ class Shop:
     ) -> list[Order]:
         """Orders in time order, with ids following the last one, buyers and cancellations."""
         order = np.argsort(created, kind="stable")
-        buyers = rng.choice(len(self.buyer_ids), size=len(order), p=self.buyer_weights)
+        draws = rng.random(len(order)) * self.buyer_cumulative[-1]
+        buyers = np.searchsorted(self.buyer_cumulative, draws)
         cancelled = rng.random(len(order)) < CANCEL_RATE
         first = self.order_base + len(self.orders)
         return [
@@ -164,7 +166,14 @@ class Shop:
         self.stock = np.where(due, np.maximum(self.stock, self.replenish_target), self.stock)
 
     def selling(self) -> npt.NDArray[np.bool_]:
-        return np.array([status == "active" for status in self.status], dtype=bool)
+        """Listings that can sell (active); cached until a status changes."""
+        if self._selling is None:
+            self._selling = np.array([status == "active" for status in self.status], dtype=bool)
+        return self._selling
+
+    def set_status(self, index: int, status: str) -> None:
+        self.status[index] = status
+        self._selling = None
 
     # ---- live simulation
     def slot_start(self, slot: int) -> float:
@@ -238,7 +247,7 @@ def generate_shop(seed: int, items: int, start: float, reputation: str = "5_gree
         replenish_target=target.astype(np.int64),
         buyer_ids=buyer_ids,
         buyer_names=buyer_names,
-        buyer_weights=weights / weights.sum(),
+        buyer_cumulative=np.cumsum(weights),
         item_base=3_000_000_000 + (user_id % 90_000) * 10_000,
         order_base=2_000_000_000_000_000 + (user_id % 100_000) * 1_000_000_000,
         deal_price=np.zeros(items),
@@ -302,6 +311,7 @@ def _simulate_history(shop: Shop, first_day: date, rng: np.random.Generator) -> 
     full_price = np.concatenate([pair[1] for pair in prices])
     shop.add_orders(shop.make_orders(rng, listing, units, unit_price, full_price, created))
     shop.status = [str(value) for value in final_status]
+    shop._selling = None
     created_at = shop.start - catalog.created_days_ago * DAY
     last_sale = np.full(n, -1.0)
     if shop.orders:

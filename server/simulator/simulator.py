@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import secrets
 import time
@@ -19,12 +20,13 @@ from .demand import UPLIFT
 from .errors import ApiError, bad_request, not_found
 from .faults import Faults
 from .oauth import OAuthServer
-from .promotions import Event, advance
+from .promotions import Event, advance, refresh_price, sell_out
 from .shop import Shop, generate_shop
 from .timefmt import brt_date, parse_iso, utc_now
 from .webhooks import Notifier
 
 ITEM_PREFIX = 3_000_000_000
+log = logging.getLogger("mlproject.simulator")
 
 
 @dataclass(slots=True)
@@ -131,6 +133,10 @@ class Simulator:
             events += advance(shop, shop.slot_start(shop.next_slot))
             orders = shop.run_slot(shop.next_slot)
             events += [("orders_v2", f"/orders/{order.id}") for order in orders]
+            sold: dict[int, int] = {}
+            for order in orders:
+                sold[order.listing] = sold.get(order.listing, 0) + order.units
+            events += sell_out(shop, sold, shop.slot_start(shop.next_slot))
         events += advance(shop, now)
         if notify:
             self.publish(shop, events)
@@ -142,16 +148,16 @@ class Simulator:
             )
             self.notifier.publish(shop.user_id, topic, resource, duplicate)
 
-    def promotion_changed(self, shop: Shop, index: int) -> None:
-        """After a seller's promotion request: apply what is due now and tell the app."""
-        from .promotions import refresh_price
-
+    def item_changed(self, shop: Shop, index: int, promotions: bool = True) -> None:
+        """After a seller's request on an item: apply what is due now and tell the app."""
         now = self.clock.now()
         events = advance(shop, now)
         refresh_price(shop, index)
         shop.last_updated[index] = now
         item = shop.item_id(index)
-        events += [("items", f"/items/{item}"), ("promotions", f"/seller-promotions/items/{item}")]
+        events.append(("items", f"/items/{item}"))
+        if promotions:
+            events.append(("promotions", f"/seller-promotions/items/{item}"))
         self.publish(shop, list(dict.fromkeys(events)))
 
     # ---- scan cursors
@@ -214,7 +220,10 @@ class Simulator:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.config.tick_seconds)
-            self.catch_up()
+            try:
+                self.catch_up()
+            except Exception:  # keep time moving; the next request would raise it again
+                log.exception("simulator tick failed")
 
     async def aclose(self) -> None:
         if self._ticker is not None:

@@ -24,6 +24,7 @@ from domain.model.marketplace import ConnectionStatus, MarketplaceProvider, Sync
 from domain.model.shop_sync import SyncJob, SyncPhase
 from domain.pagination import PageRequest
 from domain.ports import ListingFilter, OrderFilter
+from domain.services.marketplace import Notification
 from server.adapters.db.marketplace_tables import (
     ListingRow,
     MarketplaceCredentialRow,
@@ -261,3 +262,64 @@ async def test_one_account_never_sees_another_accounts_shop(
         await service.start_sync(stranger, connection.id)
     updated = await service.update_listing_cost(owner, listing.id, Decimal("12.50"))
     assert updated.unit_cost == Decimal("12.50")
+
+
+async def test_a_webhook_re_reads_its_listing_and_the_feed_tells_the_account(
+    shop: tuple[Container, ShiftedClock], simulator: str
+) -> None:
+    container, _ = shop
+    parts = container.marketplace
+    assert parts is not None
+    service = parts.service
+    principal = await _principal(container)
+    connection = (await service.connect(principal, MarketplaceProvider.SIMULATOR)).connection
+    await _wait(container, await service.start_sync(principal, connection.id))
+    async with container.uow() as uow:
+        candidates = await uow.listings.page(
+            principal.account_id,
+            PageRequest(first=100),
+            ListingFilter(status="active", price_automated=False),
+        )
+    listing = next(
+        item
+        for item in candidates.items
+        if item.condition == "new" and item.listing_type != "free" and item.original_price is None
+    )
+    deal = (listing.price * Decimal("0.85")).quantize(Decimal("0.01"))
+    client = parts.providers.marketplace(MarketplaceProvider.SIMULATOR).client(connection.id)
+    async with httpx.AsyncClient() as http:  # the simulated marketplace's own time
+        now = datetime.fromisoformat((await http.get(f"{simulator}/_sim/clock")).json()["now"])
+    await client.apply_price_discount(
+        listing.id,
+        deal_price=deal,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=3),
+    )
+
+    events: list[Any] = []
+
+    async def follow() -> None:
+        async for event in parts.activity.follow(principal.account_id):
+            events.append(event)
+            if event.kind.value == "SYNC_SUCCEEDED":
+                return
+
+    follower = asyncio.create_task(follow())
+    await asyncio.sleep(0)
+    notification = Notification(
+        id=uuid.uuid4().hex,
+        topic="items",
+        resource=f"/items/{listing.id}",
+        user_id=connection.seller_id,
+    )
+    assert await service.receive(notification) >= 1
+    assert await service.receive(notification) == 0  # a replay starts nothing
+    await asyncio.wait_for(follower, 60)
+    async with container.uow() as uow:
+        fresh = await uow.listings.get(principal.account_id, listing.id)
+    assert fresh is not None
+    assert fresh.price == deal and fresh.original_price == listing.price
+    kinds = [event.kind.value for event in events]
+    assert kinds[0] == "WEBHOOK_RECEIVED" and kinds[-1] == "SYNC_SUCCEEDED"
+    assert events[0].listing_id == listing.id
+    await client.remove_price_discount(listing.id)

@@ -9,7 +9,18 @@ import httpx
 import pytest
 
 from server.simulator import SimulatorConfig
-from tests.support.simulator import START, Tokens, authorize, pkce_pair, running_simulator
+from server.simulator.demand import HOURLY
+from server.simulator.timefmt import to_iso
+from tests.support.simulator import (
+    START,
+    Tokens,
+    advance,
+    authorize,
+    new_seller,
+    pkce_pair,
+    running_simulator,
+    sim_now,
+)
 
 CONFIG = SimulatorConfig(seed=42, items=1200, start=START, speed=0.0, tick_seconds=0.2)
 REDIRECT = "http://127.0.0.1:1/callback"
@@ -159,3 +170,41 @@ def test_orders_search_filters_by_date_and_sorts(seller: httpx.Client, tokens: T
     one = ascending["results"][0]
     assert seller.get(f"/orders/{one['id']}").json() == one
     assert seller.get("/orders/search", params={**window, "limit": 52}).status_code == 400
+
+
+def test_orders_follow_the_reported_truth(base_url: str) -> None:
+    """Over 30 simulated days, one listing's units sold match the sum of its daily truth."""
+    shop = new_seller(base_url, 4242, items=80)
+    selling = [item for item in shop.items if item["status"] == "active"]
+
+    def truth(item_id: str, when: str) -> float:
+        params = {"item_id": item_id, "date": when}
+        answer = shop.client.get("/_sim/truth/demand", params=params)
+        return float(answer.json()["expected_units"])
+
+    today = START[:10]
+    item = max(selling, key=lambda row: truth(str(row["id"]), today))
+    changed = shop.client.put(f"/items/{item['id']}", json={"available_quantity": 1_000_000})
+    assert changed.status_code == 200
+    begin = sim_now(base_url)
+    advance(base_url, 30 * 86_400)
+    window: dict[str, str | int] = {
+        "seller": shop.user_id,
+        "item": item["id"],
+        "order.date_created.from": to_iso(begin),
+        "limit": 50,
+    }
+    units, offset = 0, 0
+    while True:
+        page = shop.client.get("/orders/search", params={**window, "offset": offset}).json()
+        units += sum(order["order_items"][0]["quantity"] for order in page["results"])
+        offset += 50
+        if offset >= page["paging"]["total"]:
+            break
+    days = [to_iso(begin + day * 86_400)[:10] for day in range(1, 30)]
+    expected = sum(truth(str(item["id"]), day) for day in days)
+    # the first day from 10:00 and the last one until 10:00, by the hourly profile
+    expected += truth(str(item["id"]), today) * HOURLY[10:].sum()
+    expected += truth(str(item["id"]), to_iso(begin + 30 * 86_400)[:10]) * HOURLY[:10].sum()
+    assert expected > 30
+    assert abs(units - expected) < 4 * (1.3 * expected) ** 0.5, (units, expected)

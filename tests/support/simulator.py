@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -87,3 +88,41 @@ def authorize(client: httpx.Client, config: SimulatorConfig, redirect_uri: str) 
     assert token.status_code == 200, token.text
     body = token.json()
     return Tokens(body["access_token"], body["refresh_token"], body["user_id"])
+
+
+@dataclass
+class Seller:
+    """A fresh simulated seller: an authorized client and its listings' full state."""
+
+    client: httpx.Client
+    user_id: int
+    items: list[dict[str, Any]]
+
+    def first(self, **wanted: object) -> dict[str, Any]:
+        """The first listing whose state has all the `wanted` values."""
+        return next(
+            item for item in self.items if all(item[key] == value for key, value in wanted.items())
+        )
+
+
+def new_seller(base_url: str, seed: int, items: int = 150, **extra: object) -> Seller:
+    """`POST /_sim/sellers` and a client holding its access token."""
+    created = httpx.post(f"{base_url}/_sim/sellers", json={"seed": seed, "items": items, **extra})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    client = httpx.Client(
+        base_url=base_url,
+        timeout=30,
+        headers={"Authorization": f"Bearer {body['access_token']}"},
+    )
+    state = client.get(f"/_sim/state/sellers/{body['user_id']}/items").json()
+    return Seller(client, body["user_id"], state)
+
+
+def sim_now(base_url: str) -> float:
+    return float(httpx.get(f"{base_url}/_sim/clock").json()["epoch"])
+
+
+def advance(base_url: str, seconds: float) -> None:
+    answer = httpx.post(f"{base_url}/_sim/clock", json={"advance_seconds": seconds}, timeout=60)
+    assert answer.status_code == 200

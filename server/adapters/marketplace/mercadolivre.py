@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,11 +20,13 @@ from domain.marketplace import (
     AppliedPrice,
     CredentialStore,
     ItemPromotion,
+    MarketplaceUnavailable,
     PromotionCandidate,
     PromotionInvitation,
     RemoteItem,
     RemoteOrder,
     SellerProfile,
+    StoredCredentials,
     TokenGrant,
 )
 from domain.ports import Clock
@@ -33,6 +35,7 @@ from server.adapters.marketplace import oauth, paging, wire
 from server.adapters.marketplace.session import SellerSession
 from server.adapters.marketplace.transport import (
     ClientSettings,
+    Limiter,
     RateLimiter,
     Sender,
     new_http_client,
@@ -56,15 +59,22 @@ class MercadoLivreMarketplace:
         http: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
         sender: Sender | None = None,
+        limiter_factory: Callable[[str, float], Limiter] | None = None,
     ) -> None:
+        """`limiter_factory(connection_id, rate)`: each seller's rate limit (default: this
+        process's own; `redis_rate.redis_limiters(redis)` shares it across processes)."""
         self.settings = settings
         self._credentials = credentials
         self._owns_http = http is None and sender is None
         self._sender = sender or Sender(http or new_http_client(settings), settings)
         self._clock = clock or SystemClock()
         self._tokens = oauth.TokenEndpoint(self._sender, settings, self._clock)
-        self._limiters: dict[str, RateLimiter] = {}
+        self._limiters: dict[str, Limiter] = {}
+        self._new_limiter = limiter_factory or (
+            lambda _, rate: RateLimiter(rate, sleep=self._sender.sleep)
+        )
         self._user_ids: dict[str, str] = {}
+        self._credentials_cache: dict[str, StoredCredentials] = {}
 
     @classmethod
     def from_settings(
@@ -74,11 +84,14 @@ class MercadoLivreMarketplace:
         *,
         http: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
+        limiter_factory: Callable[[str, float], Limiter] | None = None,
         **overrides: object,
     ) -> MercadoLivreMarketplace:
         """From the server's settings (`ML_*`); `overrides` e.g. the simulator's base URLs."""
         client_settings = ClientSettings.from_settings(settings, **overrides)
-        return cls(client_settings, credentials, http=http, clock=clock)
+        return cls(
+            client_settings, credentials, http=http, clock=clock, limiter_factory=limiter_factory
+        )
 
     def authorization_url(self, *, state: str, code_challenge: str, redirect_uri: str) -> str:
         return oauth.authorization_url(
@@ -98,8 +111,7 @@ class MercadoLivreMarketplace:
         limiter = self._limiters.get(connection_id)
         if limiter is None:
             rate = self.settings.rate_limit if rate_limit is None else rate_limit
-            limiter = RateLimiter(rate, sleep=self._sender.sleep)
-            self._limiters[connection_id] = limiter
+            limiter = self._limiters[connection_id] = self._new_limiter(connection_id, rate)
         tokens = oauth.SellerTokens(
             connection_id,
             self._credentials,
@@ -107,6 +119,7 @@ class MercadoLivreMarketplace:
             self._clock,
             margin=timedelta(seconds=self.settings.refresh_margin),
             limiter=limiter,
+            cache=self._credentials_cache,
         )
         session = SellerSession(tokens, self._sender, limiter, self.settings)
         return MercadoLivreClient(session, self._user_ids, self.settings.batch_concurrency)
@@ -153,17 +166,33 @@ class MercadoLivreClient:
         async def fetch(batch: list[str]) -> list[Any]:
             async with gate:
                 answer = await self._call(
-                    "GET", "/items", params={"ids": ",".join(batch)}, action="the listings"
+                    "GET",
+                    "/items",
+                    params={"ids": ",".join(batch)},
+                    action="the listings",
+                    expect=list,
                 )
-            return list(answer or ())
+            return [entry for entry in answer if isinstance(entry, dict)]
 
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(fetch(batch)) for batch in batches]
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(fetch(batch)) for batch in batches]
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # callers catch the port's errors, not a group
         found: list[RemoteItem] = []
         for task in tasks:
             for entry in task.result():
-                if entry.get("code") == 200 and entry.get("body"):
-                    found.append(wire.item(entry["body"]))
+                body = entry.get("body")
+                if entry.get("code") != 200 or not isinstance(body, dict):
+                    continue
+                try:
+                    found.append(wire.item(body))
+                except MarketplaceUnavailable as exc:
+                    # One unreadable listing must not stop a catalogue sync: skip it, loudly.
+                    log.warning(
+                        "marketplace.item_unreadable",
+                        extra={"item_id": body.get("id"), "error": str(exc)},
+                    )
         return found
 
     async def price_automated(self, item_id: str) -> bool:
@@ -213,6 +242,7 @@ class MercadoLivreClient:
             params={**V2, "promotion_type": "PRICE_DISCOUNT"},
             action=f"withdrawing the discount on listing {item_id}",
             absent_ok=True,
+            expect=None,
         )
 
     async def item_promotions(self, item_id: str) -> list[ItemPromotion]:
@@ -221,8 +251,9 @@ class MercadoLivreClient:
             f"/seller-promotions/items/{item_id}",
             params=V2,
             action=f"the promotions of listing {item_id}",
+            expect=list,
         )
-        return [wire.item_promotion(p) for p in answer or ()]
+        return [wire.item_promotion(p) for p in answer]
 
     async def invitations(self) -> list[PromotionInvitation]:
         answer = await self._call(
@@ -270,6 +301,7 @@ class MercadoLivreClient:
             params={**V2, "promotion_type": promotion_type, "promotion_id": promotion_id},
             action=f"listing {item_id} leaving promotion {promotion_id}",
             absent_ok=True,
+            expect=None,
         )
 
     async def set_price(self, item_id: str, price: Decimal) -> None:
@@ -278,4 +310,5 @@ class MercadoLivreClient:
             f"/items/{item_id}",
             json={"price": wire.money_out(price)},
             action=f"the price change of listing {item_id}",
+            expect=None,
         )

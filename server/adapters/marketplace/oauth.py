@@ -32,7 +32,7 @@ from server.adapters.marketplace.errors import error_code, refusal
 from server.adapters.marketplace.transport import (
     UNTHROTTLED,
     ClientSettings,
-    RateLimiter,
+    Limiter,
     Sender,
 )
 
@@ -107,11 +107,11 @@ class TokenEndpoint:
                 code="invalid_grant",
             ) from exc
 
-    async def refresh(self, refresh_token: str, limiter: RateLimiter) -> TokenGrant:
+    async def refresh(self, refresh_token: str, limiter: Limiter) -> TokenGrant:
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         return await self._post(form, limiter)
 
-    async def _post(self, form: dict[str, str], limiter: RateLimiter) -> TokenGrant:
+    async def _post(self, form: dict[str, str], limiter: Limiter) -> TokenGrant:
         settings = _configured(self._settings)
         form = {**form, "client_id": settings.client_id, "client_secret": settings.client_secret}
         request = self._sender.http.build_request(
@@ -129,7 +129,12 @@ class TokenEndpoint:
 
 
 class SellerTokens:
-    """One connection's access token: loaded from the store, refreshed single-flight."""
+    """One connection's access token: loaded from the store, refreshed single-flight.
+
+    The credentials are kept in `cache` (shared by a marketplace's clients) so a call does not
+    read the store each time; a 401 or an expiry always re-reads it, which is how a pair saved
+    by another process (a refresh, a reconnection) is picked up.
+    """
 
     def __init__(
         self,
@@ -139,9 +144,11 @@ class SellerTokens:
         clock: Clock,
         *,
         margin: timedelta,
-        limiter: RateLimiter,
+        limiter: Limiter,
+        cache: dict[str, StoredCredentials] | None = None,
     ) -> None:
         self.connection_id = connection_id
+        self._cache = {} if cache is None else cache
         self._store = store
         self._endpoint = endpoint
         self._clock = clock
@@ -150,7 +157,7 @@ class SellerTokens:
 
     async def access_token(self) -> str:
         """A token to call with; refreshed first when it expires within the margin."""
-        credentials = await self._load()
+        credentials = self._cache.get(self.connection_id) or await self._load()
         if self._expiring(credentials):
             return await self.refresh_after(credentials.access_token)
         return credentials.access_token
@@ -167,27 +174,34 @@ class SellerTokens:
             except asyncio.CancelledError:
                 # Keep the lock until the new pair is saved: the old refresh token is spent.
                 await asyncio.wait({exchange})
+                if not exchange.cancelled() and exchange.exception() is not None:
+                    log.warning(
+                        "marketplace.refresh_failed",
+                        extra={"connection_id": self.connection_id},
+                    )
                 raise
 
     async def _exchange(self, credentials: StoredCredentials) -> str:
         grant = await self._endpoint.refresh(credentials.refresh_token, self._limiter)
-        await self._store.save(
-            StoredCredentials(
-                connection_id=self.connection_id,
-                access_token=grant.access_token,
-                refresh_token=grant.refresh_token,
-                expires_at=grant.expires_at,
-            )
+        fresh = StoredCredentials(
+            connection_id=self.connection_id,
+            access_token=grant.access_token,
+            refresh_token=grant.refresh_token,
+            expires_at=grant.expires_at,
         )
+        await self._store.save(fresh)
+        self._cache[self.connection_id] = fresh
         log.info("marketplace.token_refreshed", extra={"connection_id": self.connection_id})
         return grant.access_token
 
     async def _load(self) -> StoredCredentials:
         credentials = await self._store.load(self.connection_id)
         if credentials is None:
+            self._cache.pop(self.connection_id, None)
             raise MarketplaceAuthorizationLost(
                 "This marketplace connection has no authorization; connect the seller again"
             )
+        self._cache[self.connection_id] = credentials
         return credentials
 
     def _expiring(self, credentials: StoredCredentials) -> bool:

@@ -28,8 +28,11 @@ ORDERS_OFFSET_LIMIT = 10_000  # beyond this offset, narrow the date window
 CANDIDATES_PAGE = 50
 
 
-def _total(page: Any) -> int:
-    return int((page.get("paging") or {}).get("total") or 0)
+def _total(page: dict[str, Any]) -> int:
+    try:
+        return int((page.get("paging") or {}).get("total") or 0)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise MarketplaceUnavailable("Mercado Livre sent an unreadable page total") from exc
 
 
 async def item_ids(session: SellerSession, user_id: str, status: str | None) -> AsyncIterator[str]:

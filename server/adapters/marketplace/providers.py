@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlparse, urlsplit, urlunsplit
 
 import httpx
 
+from domain.errors import Conflict
 from domain.marketplace import (
     CredentialStore,
     Marketplace,
@@ -32,6 +33,7 @@ class MarketplaceDirectory:
         self, settings: Settings, credentials: CredentialStore, clock: Clock | None = None
     ) -> None:
         self._simulator_url = settings.simulator_url.rstrip("/")
+        self._mercado_livre_app = bool(settings.ml_client_id and settings.ml_client_secret)
         self._marketplaces: dict[MarketplaceProvider, MercadoLivreMarketplace] = {
             MarketplaceProvider.MERCADO_LIVRE: MercadoLivreMarketplace.from_settings(
                 settings, credentials, clock=clock
@@ -50,6 +52,12 @@ class MarketplaceDirectory:
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
 
     def marketplace(self, provider: MarketplaceProvider) -> Marketplace:
+        if provider is MarketplaceProvider.MERCADO_LIVRE and not self._mercado_livre_app:
+            raise Conflict(
+                "Mercado Livre is not configured on this server (ML_CLIENT_ID and "
+                "ML_CLIENT_SECRET); connect the SIMULATOR instead.",
+                field="provider",
+            )
         return self._marketplaces[provider]
 
     async def simulated_seller(self, seed: int) -> str:

@@ -11,14 +11,14 @@ import httpx
 from domain.marketplace import MarketplaceAuthorizationLost, MarketplaceUnavailable
 from server.adapters.marketplace.errors import refusal
 from server.adapters.marketplace.oauth import SellerTokens
-from server.adapters.marketplace.transport import ClientSettings, RateLimiter, Sender
+from server.adapters.marketplace.transport import ClientSettings, Limiter, Sender
 
 
 class SellerSession:
     """Calls Mercado Livre's API as one connected seller."""
 
     def __init__(
-        self, tokens: SellerTokens, sender: Sender, limiter: RateLimiter, settings: ClientSettings
+        self, tokens: SellerTokens, sender: Sender, limiter: Limiter, settings: ClientSettings
     ) -> None:
         self.tokens = tokens
         self._sender = sender
@@ -38,8 +38,10 @@ class SellerSession:
         params: dict[str, Any] | None = None,
         json: dict[str, Any] | None = None,
         absent_ok: bool = False,
+        expect: type[dict[str, Any]] | type[list[Any]] | None = dict,
     ) -> Any:
-        """The answer's JSON (None for an empty body, or for a 404 when `absent_ok`).
+        """The answer's JSON, of type `expect` (None: anything, the body is not used); None for
+        a 404 when `absent_ok`.
 
         `action` names what was asked in the seller's words ("the discount on listing MLB1");
         it goes into the error messages.
@@ -58,12 +60,18 @@ class SellerSession:
             return None
         if not response.is_success:
             raise refusal(response, action)
-        if not response.content:
+        if expect is None:
             return None
         try:
-            return response.json()
+            answer = response.json()
         except ValueError as exc:
             raise MarketplaceUnavailable(f"Mercado Livre answered {action} with no JSON") from exc
+        if not isinstance(answer, expect):
+            raise MarketplaceUnavailable(
+                f"Mercado Livre answered {action} with a {type(answer).__name__}, "
+                f"not a {expect.__name__}"
+            )
+        return answer
 
     async def _send(
         self,

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 
 import httpx
 
@@ -76,6 +77,12 @@ def new_http_client(settings: ClientSettings) -> httpx.AsyncClient:
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
         headers={"Accept": "application/json", "User-Agent": "mlproject-marketplace/1"},
     )
+
+
+class Limiter(Protocol):
+    """Waits until the next request of one seller may go."""
+
+    async def acquire(self) -> None: ...
 
 
 class RateLimiter:
@@ -151,7 +158,7 @@ class Sender:
         return max(delay, hint) if hint is not None else delay
 
     async def send(
-        self, request: httpx.Request, *, limiter: RateLimiter, action: str
+        self, request: httpx.Request, *, limiter: Limiter, action: str
     ) -> httpx.Response:
         idempotent = request.method in IDEMPOTENT
         deadline = self._monotonic() + self._settings.retry_budget

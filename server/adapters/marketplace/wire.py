@@ -7,10 +7,11 @@ answer that is not the documented shape (a marketplace bug is not the seller's t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from domain.marketplace import (
     AppliedPrice,
@@ -30,6 +31,23 @@ BRT = timezone(timedelta(hours=-3))
 CENT = Decimal("0.01")
 
 Json = Mapping[str, Any]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _answer(parse: Callable[P, R]) -> Callable[P, R]:
+    """A parser whose every failure on a malformed answer is `MarketplaceUnavailable`."""
+
+    @functools.wraps(parse)
+    def parsed(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return parse(*args, **kwargs)
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+            raise MarketplaceUnavailable(
+                f"Mercado Livre sent an unreadable answer ({type(exc).__name__}: {exc})"
+            ) from exc
+
+    return parsed
 
 
 def money(value: object) -> Decimal:
@@ -89,6 +107,7 @@ def _field(body: Json, name: str) -> Any:
         raise MarketplaceUnavailable(f"Mercado Livre's answer has no {name!r}") from exc
 
 
+@_answer
 def token_grant(body: Json, now: datetime) -> TokenGrant:
     return TokenGrant(
         access_token=str(_field(body, "access_token")),
@@ -98,6 +117,7 @@ def token_grant(body: Json, now: datetime) -> TokenGrant:
     )
 
 
+@_answer
 def seller(body: Json) -> SellerProfile:
     reputation = body.get("seller_reputation") or {}
     return SellerProfile(
@@ -108,6 +128,7 @@ def seller(body: Json) -> SellerProfile:
     )
 
 
+@_answer
 def item(body: Json) -> RemoteItem:
     return RemoteItem(
         id=str(_field(body, "id")),
@@ -125,6 +146,7 @@ def item(body: Json) -> RemoteItem:
     )
 
 
+@_answer
 def order(body: Json) -> RemoteOrder:
     lines = tuple(
         RemoteOrderLine(
@@ -148,6 +170,7 @@ def order(body: Json) -> RemoteOrder:
     )
 
 
+@_answer
 def invitation(body: Json) -> PromotionInvitation:
     benefits = body.get("benefits") or {}
     return PromotionInvitation(
@@ -167,6 +190,7 @@ def _percent(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
 
+@_answer
 def candidate(promotion_id: str, body: Json) -> PromotionCandidate:
     stock = body.get("stock") or {}
     return PromotionCandidate(
@@ -186,6 +210,7 @@ def _whole(value: object) -> int | None:
     return None if value is None else int(value)  # type: ignore[call-overload]
 
 
+@_answer
 def item_promotion(body: Json) -> ItemPromotion:
     return ItemPromotion(
         id=str(_field(body, "id")),
@@ -198,6 +223,7 @@ def item_promotion(body: Json) -> ItemPromotion:
     )
 
 
+@_answer
 def applied_price(body: Json) -> AppliedPrice:
     return AppliedPrice(
         price=money(_field(body, "price")),

@@ -191,3 +191,23 @@ async def test_a_cancelled_caller_still_saves_the_new_pair() -> None:
         await call
     saved = await rig.store.load(CONNECTION)
     assert saved is not None and saved.refresh_token == "RT-1"
+
+
+async def test_calls_do_not_read_the_store_each_time_until_a_401() -> None:
+    rig = Rig()
+    client = await rig.connect()
+    loads = 0
+    load = rig.store.load
+
+    async def counted(connection_id: str) -> StoredCredentials | None:
+        nonlocal loads
+        loads += 1
+        return await load(connection_id)
+
+    rig.store.load = counted  # type: ignore[method-assign]
+    for _ in range(5):
+        await client.me()
+    assert loads == 1
+    rig.fake.valid_tokens = set()  # forced expiry: the 401 re-reads, then refreshes
+    await rig.marketplace.client("conn-1").me()
+    assert loads == 2 and rig.fake.refreshes == 1

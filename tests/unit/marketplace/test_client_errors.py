@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.marketplace import MarketplaceNotFound, MarketplaceRefused
+from domain.marketplace import MarketplaceNotFound, MarketplaceRefused, MarketplaceUnavailable
 from tests.unit.marketplace.fake_ml import Rig, answer, body, refused
 
 START = datetime(2026, 11, 25, 13, tzinfo=UTC)
@@ -141,3 +141,38 @@ async def test_joining_a_lightning_deal_sends_its_stock() -> None:
         "deal_price": 80.0,
         "stock": 10,
     }
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "bad"),
+    [
+        ("GET", "/users/me", ["not", "a", "profile"]),
+        ("GET", "/orders/1", {"id": 1, "status": "paid", "date_created": "yesterday"}),
+        (
+            "GET",
+            "/orders/1",
+            {
+                "id": 1,
+                "status": "paid",
+                "date_created": "2026-01-01T00:00:00Z",
+                "total_amount": 1,
+                "buyer": {"id": 2},
+                "order_items": [{"x": 1}],
+            },
+        ),
+        ("GET", "/seller-promotions/items/MLB1", {"results": []}),
+    ],
+)
+async def test_a_malformed_answer_is_unavailable_never_a_crash(
+    method: str, path: str, bad: object
+) -> None:
+    rig = Rig()
+    rig.fake.script(method, path, answer(200, bad))
+    client = await rig.connect()
+    with pytest.raises(MarketplaceUnavailable, match="Mercado Livre"):
+        if path == "/users/me":
+            await client.me()
+        elif path.startswith("/orders"):
+            await client.order("1")
+        else:
+            await client.item_promotions("MLB1")

@@ -310,3 +310,15 @@ async def test_invitations_and_item_promotions_are_read() -> None:
     (promotion,) = await client.item_promotions("MLB1")
     assert (promotion.type, promotion.price) == ("PRICE_DISCOUNT", Decimal("89.90"))
     assert promotion.ends_at == datetime(2026, 12, 1, 13, tzinfo=UTC)
+
+
+async def test_an_unreadable_listing_is_skipped_not_fatal() -> None:
+    rig = Rig()
+    broken = {**item_json("MLB2"), "price": None}
+    rig.fake.script(
+        "GET",
+        "/items",
+        answer(200, [{"code": 200, "body": item_json("MLB1")}, {"code": 200, "body": broken}]),
+    )
+    items = await (await rig.connect()).items(["MLB1", "MLB2"])
+    assert [i.id for i in items] == ["MLB1"]

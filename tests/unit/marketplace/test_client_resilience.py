@@ -61,12 +61,17 @@ async def test_a_retry_after_beyond_the_time_budget_gives_up_at_once() -> None:
     assert rig.sleeps == []
 
 
-async def test_a_post_is_not_sent_twice_after_a_5xx() -> None:
-    # Its outcome is unknown: the caller reconciles instead of risking a second discount.
+@pytest.mark.parametrize(
+    "failure", [refused(500, "internal"), httpx.ReadTimeout("no answer")], ids=["5xx", "timeout"]
+)
+async def test_a_post_is_not_sent_twice_after_an_unknown_outcome(
+    failure: httpx.Response | Exception,
+) -> None:
+    # The discount may exist: the caller reconciles instead of risking a second one.
     rig = Rig()
     client = await rig.connect()
     path = "/seller-promotions/items/MLB1"
-    rig.fake.script("POST", path, refused(500, "internal"))
+    rig.fake.script("POST", path, failure)
     with pytest.raises(MarketplaceUnavailable):
         await client.apply_price_discount(
             "MLB1", deal_price=Decimal("89.90"), starts_at=START, ends_at=START
@@ -143,3 +148,11 @@ async def test_clients_of_one_connection_share_its_rate_limit() -> None:
     await one.me()
     # Nothing really sleeps here, so each wait is the time to the next free 0.2 s slot.
     assert rig.sleeps == pytest.approx([0.2, 0.4], abs=0.05)
+
+
+async def test_a_failing_batch_raises_the_ports_error_not_a_group() -> None:
+    rig = Rig(max_attempts=2)
+    rig.fake.routes[("GET", "/items")] = lambda _: refused(503, "unavailable")
+    client = await rig.connect()
+    with pytest.raises(MarketplaceUnavailable):
+        await client.items([f"MLB{i}" for i in range(45)])
