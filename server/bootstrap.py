@@ -22,7 +22,8 @@ from domain.services.models import ModelService
 from domain.services.outbox import RunOutbox
 from domain.services.promotions import PromotionService
 from domain.services.runs import RunService
-from domain.services.scheduler import DiscountScheduler, SchedulerPolicy, Shops, StoredShops
+from domain.services.scheduler import DiscountScheduler, SchedulerPolicy
+from domain.services.shops import Shops, StoredShops
 from domain.views import ViewsFactory
 from server.adapters.artifacts.runs import RunFileStore
 from server.adapters.artifacts.store import LocalArtifactStore

@@ -15,7 +15,7 @@ from arq.worker import Retry, Worker
 
 from domain.ports import Trainer
 from domain.services.execution import RunDeferred
-from domain.services.scheduler import Shops
+from domain.services.shops import Shops
 from server.adapters.jobs.arq import (
     EXECUTE_RUN,
     MAX_JOB_TRIES,

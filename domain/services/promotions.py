@@ -25,7 +25,7 @@ from domain.model.marketplace import PriceChange, PriceChangeOutcome, PriceChang
 from domain.model.promotions import CENT, ItemFacts, campaign_refusal, invitation_refusal
 from domain.pagination import Page, PageRequest, offset_cursor
 from domain.ports import Clock, UnitOfWorkFactory
-from domain.services.scheduler import Shop, Shops
+from domain.services.shops import Shop, Shops
 
 INVITATION_TYPES = ("DEAL", "LIGHTNING", "DOD")
 

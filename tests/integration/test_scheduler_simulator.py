@@ -26,7 +26,8 @@ from domain.model.marketplace import PriceChangeOutcome, PriceChangeReason
 from domain.pagination import PageRequest
 from domain.ports import PriceChangeFilter
 from domain.services.campaigns import CampaignService
-from domain.services.scheduler import DiscountScheduler, Shop
+from domain.services.scheduler import DiscountScheduler
+from domain.services.shops import Shop
 from server.adapters.clock import SystemClock
 from server.adapters.db.engine import create_engine, create_session_factory
 from server.adapters.db.uow import SqlUnitOfWorkFactory

@@ -26,7 +26,7 @@ from domain.marketplace import (
     RemoteOrder,
     SellerProfile,
 )
-from domain.services.scheduler import Shop
+from domain.services.shops import Shop
 from tests.unit.fakes import START, FrozenClock
 
 SELLER = "123456789"
