@@ -487,3 +487,16 @@ async def test_a_campaigns_budget_stops_discounts_once_spent(shop: Shop) -> None
     assert sorted(s.value for s in states) == ["APPLIED", "APPLIED", "REJECTED"]
     [rejected] = [c for c in await shop.log() if c.outcome is PriceChangeOutcome.REJECTED]
     assert "campaign.budget" in (rejected.message or "")
+
+
+async def test_canceling_an_applied_discount_withdraws_it_at_the_next_tick(shop: Shop) -> None:
+    discount = await shop.discount(days=3)
+    await shop.scheduler().tick()
+    assert shop.market.price_now(ITEM) == Decimal("90.00")
+    await shop.campaigns.cancel_discount(shop.principal, discount.id)
+    await shop.scheduler().tick()
+    canceled = await shop.reload(discount)
+    assert canceled.marketplace_state is DiscountMarketplaceState.WITHDRAWN
+    assert canceled.state_reason == "The discount was canceled."
+    assert shop.market.price_now(ITEM) == Decimal("100.00")
+    assert shop.market.calls.count("remove_price_discount") == 1
