@@ -67,6 +67,8 @@ PRICE_DISCOUNT = "PRICE_DISCOUNT"
 LIVE_PROMOTION = ("pending", "started")
 # Marketplaces round instants; a promotion ending this close to ours is ours.
 END_TOLERANCE = timedelta(seconds=2)
+# What one attempt may take (a few marketplace calls, each bounded by the client's retries).
+ATTEMPT_BUDGET = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,12 +200,12 @@ class DiscountScheduler:
         now = self._clock.now()
         taken: dict[str, _Claimed] = {}
         async with self._uow() as uow:
+            # The batch's claims must outlast its queue: attempts run `concurrency` at a time.
+            rounds = -(-len(due) // self._policy.concurrency)
+            lease = self._policy.claim_for + self._policy.lookahead + rounds * ATTEMPT_BUDGET
             won = set(
                 await uow.discounts.claim_many(
-                    [d.discount.id for d in due],
-                    claim=claim,
-                    until=now + self._policy.claim_for,
-                    now=now,
+                    [d.discount.id for d in due], claim=claim, until=now + lease, now=now
                 )
             )
             by_account: dict[str, list[str]] = defaultdict(list)
@@ -342,9 +344,8 @@ class DiscountScheduler:
                 discount.listing_id, deal_price=deal, starts_at=starts_at, ends_at=ends_at
             )
         except MarketplaceRefused as refused:
-            if refused.code == "promotion.already_exists" and renewing:
-                # The previous segment has not finished on the marketplace's clock yet.
-                self._fail(attempt, f"{refused.code}: {refused.message}", applied=False)
+            if refused.code == "promotion.already_exists":
+                await self._already_exists(attempt, shop.client, refused, renewing)
             else:
                 self._reject(attempt, None, None, Refusal(refused.code, refused.message))
             return
@@ -371,6 +372,27 @@ class DiscountScheduler:
             promotion_id=promotion,
             message=f"Renewed until {ends_at.isoformat()}." if renewing else None,
         )
+
+    async def _already_exists(
+        self,
+        attempt: _Attempt,
+        client: MarketplaceClient,
+        refused: MarketplaceRefused,
+        renewing: bool,
+    ) -> None:
+        """A live individual discount is in the way: ours (an attempt whose claim ran out got
+        there first) is adopted; the previous segment not yet over on the marketplace's clock
+        is retried; anything else is a refusal."""
+        try:
+            if await self._adopt(attempt, client):
+                return
+        except MarketplaceError as error:
+            self._fail(attempt, error.message, applied=False)
+            return
+        if renewing:
+            self._fail(attempt, f"{refused.code}: {refused.message}", applied=False)
+        else:
+            self._reject(attempt, None, None, Refusal(refused.code, refused.message))
 
     async def _adopt(self, attempt: _Attempt, client: MarketplaceClient) -> bool:
         """After an interrupted attempt: a live promotion of ours means it got through."""

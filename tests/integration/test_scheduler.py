@@ -27,7 +27,7 @@ from domain.pagination import PageRequest
 from domain.ports import PriceChangeFilter, UnitOfWorkFactory
 from domain.services.campaigns import CampaignService
 from domain.services.promotions import JoinRequest, PromotionService
-from domain.services.scheduler import DiscountScheduler, SchedulerPolicy
+from domain.services.scheduler import ATTEMPT_BUDGET, DiscountScheduler, SchedulerPolicy
 from server.adapters.db.engine import create_engine, create_session_factory
 from server.adapters.db.uow import SqlUnitOfWorkFactory
 from server.adapters.events.activity import MemoryActivityFeed
@@ -36,6 +36,8 @@ from tests.unit.scheduler_fakes import Crash, FakeMarketplace, FakeShops, item
 
 ITEM = "MLB1000000001"
 POLICY = SchedulerPolicy(claim_for=timedelta(seconds=60), retry_after=timedelta(seconds=10))
+# A tick's claims last the claim time plus one attempt budget per round of attempts.
+LEASE_SECONDS = (POLICY.claim_for + ATTEMPT_BUDGET).total_seconds()
 
 
 @dataclass
@@ -171,7 +173,7 @@ async def test_a_crash_after_the_marketplace_accepted_is_reconciled_not_applied_
 
     await shop.scheduler().tick()  # the dead attempt's claim still holds
     assert shop.applies() == 1
-    shop.clock.advance(POLICY.claim_for.total_seconds())
+    shop.clock.advance(LEASE_SECONDS)
     await shop.scheduler().tick()
     assert shop.applies() == 1  # read, not sent again
     reconciled = await shop.reload(discount)
@@ -191,7 +193,7 @@ async def test_a_crash_then_a_cancel_leaves_no_promotion_running(shop: Shop) -> 
     with pytest.raises(Crash):
         await shop.scheduler().tick()
     await shop.campaigns.cancel_discount(shop.principal, discount.id)
-    shop.clock.advance(POLICY.claim_for.total_seconds())
+    shop.clock.advance(LEASE_SECONDS)
     await shop.scheduler().tick()
     assert shop.market.live(ITEM) == []
     assert shop.applies() == 1
@@ -500,3 +502,16 @@ async def test_canceling_an_applied_discount_withdraws_it_at_the_next_tick(shop:
     assert canceled.state_reason == "The discount was canceled."
     assert shop.market.price_now(ITEM) == Decimal("100.00")
     assert shop.market.calls.count("remove_price_discount") == 1
+
+
+async def test_our_promotion_found_in_the_way_is_adopted_not_rejected(shop: Shop) -> None:
+    # An attempt whose claim ran out got the discount there first; this one meets 409.
+    discount = await shop.discount(days=1)
+    await shop.market.client().apply_price_discount(
+        ITEM, deal_price=Decimal("90.00"), starts_at=shop.clock.now(), ends_at=discount.ends_at
+    )
+    await shop.scheduler().tick()
+    adopted = await shop.reload(discount)
+    assert adopted.marketplace_state is DiscountMarketplaceState.APPLIED
+    assert adopted.deal_price == Decimal("90.00")
+    assert [c.outcome for c in await shop.log()] == [PriceChangeOutcome.APPLIED]
