@@ -463,8 +463,8 @@ class DiscountScheduler:
         shop = await attempt.reads.shop(discount.account_id, discount.listing_id)
         was_applied = discount.marketplace_state is DiscountMarketplaceState.APPLIED
         price_now: Decimal | RemoteItem | None = None
-        if shop is None:
-            self._fail(attempt, "No connected marketplace sells this listing.", applied=was_applied)
+        if shop is None:  # nothing to call: look again later (the connection may come back)
+            self._wait(attempt, "No connected marketplace sells this listing.")
             return
         try:
             # Read before removing: the marketplace may have ended it (its finish_date), and a

@@ -15,13 +15,14 @@ TICK_DISCOUNTS = "discounts.tick"
 
 
 async def tick_forever(scheduler: DiscountScheduler, interval: float) -> None:
-    """Tick every `interval` seconds until cancelled (embedded mode)."""
+    """Tick every `interval` seconds until cancelled (embedded mode), the first one
+    `interval` seconds after the start (the API is up first)."""
     while True:
+        await asyncio.sleep(interval)
         try:
             await scheduler.tick()
         except Exception:
             log.exception("discounts.tick_failed; will retry")
-        await asyncio.sleep(interval)
 
 
 async def tick_discounts(ctx: dict[str, Any]) -> int:
