@@ -170,6 +170,7 @@ class Settings:
     simulator_rate_limit: float = 0.0  # requests/s per seller to the simulator; 0 = unthrottled
     ml_redirect_uri: str = "http://127.0.0.1:8000/oauth/mercadolivre/callback"
     sync_concurrency: int = 2  # embedded mode: syncs running at once in the API process
+    sync_lease_seconds: float = 60.0  # a RUNNING sync silent this long was killed: resumable
 
     @property
     def is_production(self) -> bool:
@@ -272,6 +273,7 @@ class Settings:
                 env, "ML_REDIRECT_URI", f"{local}/oauth/mercadolivre/callback"
             ),
             sync_concurrency=_int(env, "SYNC_CONCURRENCY", 2),
+            sync_lease_seconds=_float(env, "SYNC_LEASE_SECONDS", 60.0, 1.0),
         )
 
     def signing_key(self) -> str:

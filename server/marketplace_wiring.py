@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -49,7 +50,8 @@ def build_marketplace(
     providers = MarketplaceDirectory(settings, credentials, clock)
     activity: ActivityFeed = RedisActivityFeed(redis) if redis is not None else MemoryActivityFeed()
     pseudonyms = BuyerPseudonyms(derive_key(secret, "buyer-pseudonyms"))
-    sync = ShopSync(uow, clock, providers, pseudonyms, activity)
+    lease = timedelta(seconds=settings.sync_lease_seconds)
+    sync = ShopSync(uow, clock, providers, pseudonyms, activity, lease)
     closers: list[Callable[[], Awaitable[None]]] = [providers.aclose]
     queue: SyncQueue
     if isinstance(jobs, ArqJobQueue):
@@ -59,7 +61,7 @@ def build_marketplace(
         in_process.bind(sync.execute)
         closers.append(in_process.aclose)
         queue = in_process
-    policy = MarketplacePolicy(redirect_uri=settings.ml_redirect_uri)
+    policy = MarketplacePolicy(redirect_uri=settings.ml_redirect_uri, sync_lease=lease)
     service = MarketplaceService(uow, clock, providers, credentials, queue, activity, policy)
     views = SqlShopViewsFactory(engine)
     return MarketplaceParts(service, sync, activity, providers, queue, views, closers)

@@ -54,13 +54,19 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["sweeper"] = asyncio.create_task(
         sweep_forever(container.sweeper, container.settings.sweep_seconds)
     )
+    if container.marketplace is not None:  # syncs whose worker was killed are resumed
+        ctx["sync_sweeper"] = asyncio.create_task(
+            container.marketplace.service.sweep_syncs_forever()
+        )
     log.info("worker ready", extra={"concurrency": container.settings.worker_concurrency})
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    ctx["sweeper"].cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await ctx["sweeper"]
+    for name in ("sweeper", "sync_sweeper"):
+        if name in ctx:
+            ctx[name].cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ctx[name]
     await ctx["container"].aclose()
 
 

@@ -8,6 +8,7 @@ no second path: both exchange a code for tokens through the same adapter.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import csv
 import hashlib
@@ -316,18 +317,36 @@ class MarketplaceService:
         await self._syncs.enqueue_sync(job.id, job.attempt)
         return job
 
-    async def resume_syncs(self) -> int:
-        """At an embedded start: enqueue again the syncs a stop left QUEUED or RUNNING."""
+    async def resume_syncs(self, only_stale: bool = False) -> int:
+        """Enqueue again, as a new attempt, the syncs left QUEUED or RUNNING: at an embedded
+        start every one (this process ran them), or (`only_stale`, the workers' periodic
+        sweep) the RUNNING ones whose worker has been silent past the lease (killed)."""
+        now = self._clock.now()
         async with self._uow() as uow:
-            jobs = await uow.sync_jobs.resumable()
+            jobs = [
+                job
+                for job in await uow.sync_jobs.resumable()
+                if not only_stale or job.stale(now, self._policy.sync_lease)
+            ]
             for job in jobs:
-                job.attempt += 1
+                job.attempt += 1  # fences the silent worker, should it wake up
                 job.status = SyncStatus.QUEUED
                 await uow.sync_jobs.save(job)
             await uow.commit()
         for job in jobs:
+            log.info("sync.resumed", extra={"sync_id": job.id, "attempt": job.attempt})
             await self._syncs.enqueue_sync(job.id, job.attempt)
         return len(jobs)
+
+    async def sweep_syncs_forever(self) -> None:
+        """A worker's loop: resume killed syncs, every lease."""
+        interval = self._policy.sync_lease.total_seconds()
+        while True:
+            try:
+                await self.resume_syncs(only_stale=True)
+            except Exception:
+                log.exception("sync sweep failed; will retry")
+            await asyncio.sleep(interval)
 
     # -- webhooks -------------------------------------------------------------------------------
     async def receive(self, notification: Notification) -> int:

@@ -303,3 +303,22 @@ async def test_listings_with_orders_and_discounts_cost_the_same_statements_at_an
         assert len(data["listings"]["nodes"]) == first
         counts.append(len([s for s in statements if s.lstrip().upper().startswith("SELECT")]))
     assert counts[0] == counts[1], counts
+
+
+async def test_a_seed_connects_another_simulated_shop_and_is_refused_for_mercado_livre(
+    shop: Shop, shop_api: Api
+) -> None:
+    seller = await shop_api.sign_up()
+    seeded = await shop_api.op(
+        "ConnectMarketplace", {"input": {"provider": "SIMULATOR", "seed": 12345}}, seller.token
+    )
+    default = await shop_api.op("MarketplaceConnections", {}, shop.seller.token)
+    connection = seeded["connectMarketplace"]["connection"]
+    assert connection["status"] == "CONNECTED"
+    assert connection["sellerId"] != default["marketplaceConnections"][0]["sellerId"]
+    refused = await shop_api.fail(
+        operation("ConnectMarketplace"),
+        {"input": {"provider": "MERCADO_LIVRE", "seed": 1}},
+        seller.token,
+    )
+    assert refused["extensions"] == {"code": "BAD_USER_INPUT", "field": "seed"}
