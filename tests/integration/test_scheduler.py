@@ -515,3 +515,26 @@ async def test_our_promotion_found_in_the_way_is_adopted_not_rejected(shop: Shop
     assert adopted.marketplace_state is DiscountMarketplaceState.APPLIED
     assert adopted.deal_price == Decimal("90.00")
     assert [c.outcome for c in await shop.log()] == [PriceChangeOutcome.APPLIED]
+
+
+async def test_the_price_log_filters_by_listing_reason_and_period(shop: Shop) -> None:
+    await shop.discount(days=1)
+    await shop.scheduler().tick()
+    applied_at = shop.clock.now()
+    shop.clock.advance(86400)
+    await shop.scheduler().tick()
+
+    async def reasons(where: PriceChangeFilter) -> list[PriceChangeReason]:
+        async with shop.uow() as uow:
+            page = await uow.price_changes.page(
+                shop.principal.account_id, PageRequest.of(10, None), where
+            )
+        return [c.reason for c in page.items]
+
+    applied, withdrawn = PriceChangeReason.DISCOUNT_APPLIED, PriceChangeReason.DISCOUNT_WITHDRAWN
+    assert await reasons(PriceChangeFilter()) == [withdrawn, applied]  # newest first
+    assert await reasons(PriceChangeFilter(reason=applied)) == [applied]
+    assert await reasons(PriceChangeFilter(listing_id=ITEM.lower())) == [withdrawn, applied]
+    assert await reasons(PriceChangeFilter(listing_id="MLB999")) == []
+    assert await reasons(PriceChangeFilter(since=applied_at + timedelta(seconds=1))) == [withdrawn]
+    assert await reasons(PriceChangeFilter(until=applied_at + timedelta(seconds=1))) == [applied]
