@@ -166,6 +166,8 @@ class DiscountScheduler:
             early = (item.discount.starts_at - self._clock.now()).total_seconds()
             if item.action is DiscountAction.APPLY and early > 0:
                 await asyncio.sleep(early)  # taken ahead of its start: send it at its start
+                if taken is not None:  # canceled or paused while it waited?
+                    taken = await self._reread(taken)
             async with slots:
                 try:
                     return await self._attempt(item, reads, taken)
@@ -221,6 +223,15 @@ class DiscountScheduler:
                     taken[discount.id] = _Claimed(discount, campaign, claim)
             await uow.commit()
         return taken
+
+    async def _reread(self, taken: _Claimed) -> _Claimed | None:
+        discount = taken.discount
+        async with self._uow() as uow:
+            fresh = await uow.discounts.get(discount.account_id, discount.id)
+            campaign = None
+            if fresh is not None and fresh.campaign_id is not None:
+                campaign = await uow.campaigns.get(fresh.account_id, fresh.campaign_id)
+        return _Claimed(fresh, campaign, taken.claim) if fresh is not None else None
 
     async def _claim_one(self, item: DueDiscount) -> _Claimed | None:
         """Claim a discount an interrupted attempt left (its claim `item.claim`, expired)."""

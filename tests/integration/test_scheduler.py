@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -538,3 +538,25 @@ async def test_the_price_log_filters_by_listing_reason_and_period(shop: Shop) ->
     assert await reasons(PriceChangeFilter(listing_id="MLB999")) == []
     assert await reasons(PriceChangeFilter(since=applied_at + timedelta(seconds=1))) == [withdrawn]
     assert await reasons(PriceChangeFilter(until=applied_at + timedelta(seconds=1))) == [applied]
+
+
+async def test_a_discount_taken_ahead_of_its_start_and_canceled_meanwhile_is_not_sent(
+    shop: Shop,
+) -> None:
+    now = shop.clock.now()
+    discount = await shop.campaigns.schedule_discount(
+        shop.principal,
+        listing_id=ITEM,
+        percent=10,
+        starts_at=now + timedelta(seconds=0.5),
+        ends_at=now + timedelta(hours=1),
+        campaign_id=None,
+    )
+    ahead = replace(POLICY, lookahead=timedelta(seconds=5))
+    ticking = asyncio.create_task(DiscountScheduler(shop.uow, shop.clock, shop.shops, ahead).tick())
+    await asyncio.sleep(0.1)  # claimed, waiting for its start
+    await shop.campaigns.cancel_discount(shop.principal, discount.id)
+    shop.clock.advance(1)
+    await ticking
+    assert shop.applies() == 0
+    assert (await shop.reload(discount)).marketplace_state is DiscountMarketplaceState.PENDING
