@@ -168,16 +168,15 @@ class DiscountScheduler:
                 await asyncio.sleep(early)  # taken ahead of its start: send it at its start
                 if taken is not None:  # canceled or paused while it waited?
                     taken = await self._reread(taken)
-            async with slots:
-                try:
-                    return await self._attempt(item, reads, taken)
-                except Exception:
-                    # The claim stays until it expires; the next attempt reconciles.
-                    log.exception(
-                        "scheduler.attempt_failed",
-                        extra={"discount_id": item.discount.id, "action": item.action.value},
-                    )
-                    return False
+            try:
+                return await self._attempt(item, reads, taken, slots)
+            except Exception:
+                # The claim stays until it expires; the next attempt reconciles.
+                log.exception(
+                    "scheduler.attempt_failed",
+                    extra={"discount_id": item.discount.id, "action": item.action.value},
+                )
+                return False
 
         withdrawals = [d for d in due if d.action is DiscountAction.WITHDRAW]
         applies = [d for d in due if d.action is DiscountAction.APPLY]
@@ -252,7 +251,15 @@ class DiscountScheduler:
             await uow.commit()
         return _Claimed(discount, campaign, claim) if won and discount is not None else None
 
-    async def _attempt(self, item: DueDiscount, reads: TickReads, taken: _Claimed | None) -> bool:
+    async def _attempt(
+        self,
+        item: DueDiscount,
+        reads: TickReads,
+        taken: _Claimed | None,
+        slots: asyncio.Semaphore,
+    ) -> bool:
+        """One attempt: the marketplace calls hold one of the tick's `slots`; the database
+        writes around them do not, so records overlap the next attempts' calls."""
         interrupted = item.claim is not None
         if taken is None:
             taken = await self._claim_one(item)
@@ -273,10 +280,11 @@ class DiscountScheduler:
             else None
         )
         async with self._budget_locks[budgeted] if budgeted else contextlib.nullcontext():
-            if action is DiscountAction.APPLY:
-                await self._apply(attempt)
-            elif action is DiscountAction.WITHDRAW:
-                await self._withdraw(attempt)
+            async with slots:
+                if action is DiscountAction.APPLY:
+                    await self._apply(attempt)
+                elif action is DiscountAction.WITHDRAW:
+                    await self._withdraw(attempt)
             async with self._uow() as uow:
                 if not await uow.discounts.record(discount, claim):
                     log.warning("scheduler.claim_lost", extra={"discount_id": discount.id})
