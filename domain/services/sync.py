@@ -245,6 +245,8 @@ class ShopSync:
         ids = sorted({item_id async for item_id in client.item_ids()})
         todo = [i for i in ids if job.cursor is None or i > job.cursor]
         done = len(ids) - len(todo)
+        # Listing a big shop's ids takes a while at 5 requests/s: beat before the batches.
+        await self._save_phase(job, SyncPhase.LISTINGS, job.cursor, job.progress)
         for start in range(0, len(todo), LISTING_BATCH):
             chunk = todo[start : start + LISTING_BATCH]
             done += len(chunk)

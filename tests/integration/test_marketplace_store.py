@@ -354,7 +354,7 @@ async def test_a_webhook_naming_another_sellers_item_adds_nothing(
     notification = Notification(
         uuid.uuid4().hex, "items", f"/items/{foreign}", connection.seller_id
     )
-    assert await parts.service.receive(notification) == 1
+    assert await parts.service.receive(notification) >= 1  # every account on that seller
     await asyncio.wait_for(finished.wait(), 60)
     await follower
     async with container.uow() as uow:
