@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -21,6 +23,7 @@ from server.app import create_app
 from server.bootstrap import Container, build
 from server.config import Settings
 from server.simulator import SimulatorConfig
+from tests.conftest import running_server
 from tests.integration.test_sql_statements import counting_statements
 from tests.support.api import Api, Seller, operation
 from tests.support.simulator import START, running_simulator
@@ -322,3 +325,30 @@ async def test_a_seed_connects_another_simulated_shop_and_is_refused_for_mercado
         seller.token,
     )
     assert refused["extensions"] == {"code": "BAD_USER_INPUT", "field": "seed"}
+
+
+async def test_a_real_server_process_connects_syncs_and_takes_webhooks(
+    settings: Settings, simulator: str, tmp_path: Path
+) -> None:
+    with running_server(settings, tmp_path, {"SIMULATOR_URL": simulator}) as base_url:
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+            api = Api(client)
+            seller = await api.sign_up()
+            connected = await api.op(
+                "ConnectMarketplace", {"input": {"provider": "SIMULATOR"}}, seller.token
+            )
+            connection = connected["connectMarketplace"]["connection"]
+            sync = await _synced(api, seller, connection["id"])
+            assert sync["status"] == "SUCCEEDED", sync
+            listings = await api.op("Listings", {"first": 1}, seller.token)
+            assert listings["listings"]["totalCount"] == SHOP_ITEMS
+            notification = {
+                "_id": uuid.uuid4().hex,
+                "resource": f"/items/{listings['listings']['edges'][0]['node']['id']}",
+                "user_id": int(connection["sellerId"]),
+                "topic": "items",
+            }
+            answers = [
+                await client.post("/webhooks/mercadolivre", json=notification) for _ in range(2)
+            ]
+            assert [a.status_code for a in answers] == [200, 200]
