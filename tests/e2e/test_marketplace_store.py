@@ -27,6 +27,7 @@ from tests.conftest import running_server
 from tests.integration.test_sql_statements import counting_statements
 from tests.support.api import Api, Seller, operation
 from tests.support.simulator import START, running_simulator
+from tests.support.ws import connect
 
 SHOP_ITEMS = 60
 
@@ -338,8 +339,30 @@ async def test_a_real_server_process_connects_syncs_and_takes_webhooks(
                 "ConnectMarketplace", {"input": {"provider": "SIMULATOR"}}, seller.token
             )
             connection = connected["connectMarketplace"]["connection"]
+
+            # marketplaceActivity over the WebSocket sees the sync's progress to its end.
+            events: list[dict[str, Any]] = []
+            subscribed = asyncio.Event()
+
+            async def follow() -> None:
+                async with connect(base_url, seller.token) as socket:
+                    stream = socket.subscribe(operation("MarketplaceActivity"))
+                    subscribed.set()
+                    async for data in stream:
+                        events.append(data["marketplaceActivity"])
+                        if events[-1]["kind"] in ("SYNC_SUCCEEDED", "SYNC_FAILED"):
+                            return
+
+            follower = asyncio.create_task(follow())
+            await asyncio.wait_for(subscribed.wait(), 30)
+            await asyncio.sleep(0.5)  # the subscribe message reaches the server first
             sync = await _synced(api, seller, connection["id"])
             assert sync["status"] == "SUCCEEDED", sync
+            await asyncio.wait_for(follower, 30)
+            assert events[-1]["kind"] == "SYNC_SUCCEEDED" and events[-1]["progress"] == 1.0
+            assert any(e["kind"] == "SYNC_PROGRESS" for e in events)
+            assert {e["syncId"] for e in events} == {sync["id"]}
+
             listings = await api.op("Listings", {"first": 1}, seller.token)
             assert listings["listings"]["totalCount"] == SHOP_ITEMS
             notification = {
