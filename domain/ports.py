@@ -424,6 +424,10 @@ class ListingRepository(Repository[Listing], Protocol):
         """The stored `updated_at` of the listings that exist, by id (sync skips unchanged)."""
         ...
 
+    async def save_synced(self, listings: Sequence[Listing]) -> None:
+        """Insert or update each listing's marketplace fields (never `unit_cost`)."""
+        ...
+
 
 # -- the store slice (issue 9): orders, syncs, webhook receipts, OAuth states, activity.
 
@@ -438,7 +442,9 @@ class OrderFilter(_Filter):
 
 
 class OrderRepository(Repository[Order], Protocol):
-    async def add_many(self, orders: Sequence[Order]) -> None: ...
+    async def add_many(self, orders: Sequence[Order]) -> int:
+        """Insert the orders not stored yet (with their items); how many were new."""
+        ...
 
     async def page(
         self, account_id: str, request: PageRequest, where: OrderFilter

@@ -229,7 +229,7 @@ class ShopSync:
         # takes about the longer of the two, not their sum.
         if job.phase is SyncPhase.LISTINGS:
             await _pipelined(
-                self._listing_batches(job, client),
+                self._listing_batches(job, connection, client),
                 lambda batch: self._save_listings(job, connection, batch),
             )
             await self._save_phase(job, SyncPhase.ORDERS, None, LISTINGS_SHARE)
@@ -240,27 +240,35 @@ class ShopSync:
             )
 
     async def _listing_batches(
-        self, job: SyncJob, client: MarketplaceClient
+        self, job: SyncJob, connection: MarketplaceConnection, client: MarketplaceClient
     ) -> AsyncIterator[ListingBatch]:
         ids = sorted({item_id async for item_id in client.item_ids()})
         todo = [i for i in ids if job.cursor is None or i > job.cursor]
         done = len(ids) - len(todo)
+        # Listing a big shop's ids takes a while at 5 requests/s: beat before the batches.
+        await self._save_phase(job, SyncPhase.LISTINGS, job.cursor, job.progress)
         for start in range(0, len(todo), LISTING_BATCH):
             chunk = todo[start : start + LISTING_BATCH]
             done += len(chunk)
             progress = LISTINGS_SHARE * done / max(1, len(ids))
-            yield await self._listing_batch(job, client, chunk, chunk[-1], progress)
+            yield await self._listing_batch(job, connection, client, chunk, chunk[-1], progress)
 
     async def _listing_batch(
         self,
         job: SyncJob,
+        connection: MarketplaceConnection,
         client: MarketplaceClient,
         ids: Sequence[str],
         cursor: str | None,
         progress: float,
     ) -> ListingBatch:
         """The items, which of them changed since stored, and the changed ones' automation."""
-        remote = await client.items(ids)
+        # Items are public on the marketplace: only the connected seller's are the shop's.
+        remote = [
+            item
+            for item in await client.items(ids)
+            if item.seller_id is None or item.seller_id == connection.seller_id
+        ]
         async with self._uow() as uow:
             existing = await uow.listings.get_many(job.account_id, [item.id for item in remote])
         changed = [
@@ -293,7 +301,7 @@ class ShopSync:
     ) -> None:
         assert job.resource is not None
         if job.kind is SyncKind.ITEM:
-            batch = await self._listing_batch(job, client, [job.resource], None, 1.0)
+            batch = await self._listing_batch(job, connection, client, [job.resource], None, 1.0)
             await self._save_listings(job, connection, batch)
             return
         try:
@@ -307,17 +315,16 @@ class ShopSync:
         self, job: SyncJob, connection: MarketplaceConnection, batch: ListingBatch
     ) -> None:
         now = self._clock.now()
+        listings = [
+            _listing(connection, item, batch.automated[item.id], now, batch.existing.get(item.id))
+            for item in batch.changed
+        ]
         async with self._uow() as uow:
             stored = await self._fenced(uow, job)
-            for item in batch.changed:
-                old = batch.existing.get(item.id)
-                listing = _listing(connection, item, batch.automated[item.id], now, old)
-                if old is None:
-                    await uow.listings.add(listing)
-                    job.counts.listings_created += 1
-                else:
-                    await uow.listings.save(listing)
-                    job.counts.listings_updated += 1
+            await uow.listings.save_synced(listings)
+            created = sum(1 for item in batch.changed if item.id not in batch.existing)
+            job.counts.listings_created += created
+            job.counts.listings_updated += len(batch.changed) - created
             job.counts.listings_unchanged += batch.seen - len(batch.changed)
             await self._advance(uow, stored, job, job.phase, batch.cursor, batch.progress)
             await uow.commit()
@@ -340,8 +347,7 @@ class ShopSync:
                     job.counts.orders_updated += 1
                 else:
                     job.counts.orders_unchanged += 1
-            await uow.orders.add_many(fresh)
-            job.counts.orders_created += len(fresh)
+            job.counts.orders_created += await uow.orders.add_many(fresh)
             await self._advance(uow, stored, job, job.phase, batch.cursor, batch.progress)
             await uow.commit()
         await self._publish(job)

@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -21,9 +23,11 @@ from server.app import create_app
 from server.bootstrap import Container, build
 from server.config import Settings
 from server.simulator import SimulatorConfig
+from tests.conftest import running_server
 from tests.integration.test_sql_statements import counting_statements
 from tests.support.api import Api, Seller, operation
 from tests.support.simulator import START, running_simulator
+from tests.support.ws import connect
 
 SHOP_ITEMS = 60
 
@@ -322,3 +326,52 @@ async def test_a_seed_connects_another_simulated_shop_and_is_refused_for_mercado
         seller.token,
     )
     assert refused["extensions"] == {"code": "BAD_USER_INPUT", "field": "seed"}
+
+
+async def test_a_real_server_process_connects_syncs_and_takes_webhooks(
+    settings: Settings, simulator: str, tmp_path: Path
+) -> None:
+    with running_server(settings, tmp_path, {"SIMULATOR_URL": simulator}) as base_url:
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+            api = Api(client)
+            seller = await api.sign_up()
+            connected = await api.op(
+                "ConnectMarketplace", {"input": {"provider": "SIMULATOR"}}, seller.token
+            )
+            connection = connected["connectMarketplace"]["connection"]
+
+            # marketplaceActivity over the WebSocket sees the sync's progress to its end.
+            events: list[dict[str, Any]] = []
+            subscribed = asyncio.Event()
+
+            async def follow() -> None:
+                async with connect(base_url, seller.token) as socket:
+                    stream = socket.subscribe(operation("MarketplaceActivity"))
+                    subscribed.set()
+                    async for data in stream:
+                        events.append(data["marketplaceActivity"])
+                        if events[-1]["kind"] in ("SYNC_SUCCEEDED", "SYNC_FAILED"):
+                            return
+
+            follower = asyncio.create_task(follow())
+            await asyncio.wait_for(subscribed.wait(), 30)
+            await asyncio.sleep(0.5)  # the subscribe message reaches the server first
+            sync = await _synced(api, seller, connection["id"])
+            assert sync["status"] == "SUCCEEDED", sync
+            await asyncio.wait_for(follower, 30)
+            assert events[-1]["kind"] == "SYNC_SUCCEEDED" and events[-1]["progress"] == 1.0
+            assert any(e["kind"] == "SYNC_PROGRESS" for e in events)
+            assert {e["syncId"] for e in events} == {sync["id"]}
+
+            listings = await api.op("Listings", {"first": 1}, seller.token)
+            assert listings["listings"]["totalCount"] == SHOP_ITEMS
+            notification = {
+                "_id": uuid.uuid4().hex,
+                "resource": f"/items/{listings['listings']['edges'][0]['node']['id']}",
+                "user_id": int(connection["sellerId"]),
+                "topic": "items",
+            }
+            answers = [
+                await client.post("/webhooks/mercadolivre", json=notification) for _ in range(2)
+            ]
+            assert [a.status_code for a in answers] == [200, 200]

@@ -323,3 +323,39 @@ async def test_a_webhook_re_reads_its_listing_and_the_feed_tells_the_account(
     assert kinds[0] == "WEBHOOK_RECEIVED" and kinds[-1] == "SYNC_SUCCEEDED"
     assert events[0].listing_id == listing.id
     await client.remove_price_discount(listing.id)
+
+
+async def test_a_webhook_naming_another_sellers_item_adds_nothing(
+    shop: tuple[Container, ShiftedClock], simulator: str
+) -> None:
+    container, _ = shop
+    parts = container.marketplace
+    assert parts is not None
+    principal = await _principal(container)
+    connection = (await parts.service.connect(principal, MarketplaceProvider.SIMULATOR)).connection
+    async with httpx.AsyncClient(base_url=simulator) as http:  # items are public on ML
+        other = (await http.post("/_sim/sellers", json={"seed": 4242, "items": 5})).json()
+        search = await http.get(
+            f"/users/{other['user_id']}/items/search",
+            headers={"Authorization": f"Bearer {other['access_token']}"},
+        )
+    foreign = search.json()["results"][0]
+
+    finished = asyncio.Event()
+
+    async def follow() -> None:
+        async for event in parts.activity.follow(principal.account_id):
+            if event.kind.value in ("SYNC_SUCCEEDED", "SYNC_FAILED"):
+                finished.set()
+                return
+
+    follower = asyncio.create_task(follow())
+    await asyncio.sleep(0)
+    notification = Notification(
+        uuid.uuid4().hex, "items", f"/items/{foreign}", connection.seller_id
+    )
+    assert await parts.service.receive(notification) >= 1  # every account on that seller
+    await asyncio.wait_for(finished.wait(), 60)
+    await follower
+    async with container.uow() as uow:
+        assert await uow.listings.get(principal.account_id, foreign) is None

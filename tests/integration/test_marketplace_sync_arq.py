@@ -156,7 +156,7 @@ async def test_a_sync_whose_worker_process_was_killed_is_resumed_by_another_work
     await probe.flushdb()
     await probe.aclose()
     production = dataclasses.replace(
-        settings, redis_url=REDIS_URL, simulator_url=slow_simulator, sync_lease_seconds=1.0
+        settings, redis_url=REDIS_URL, simulator_url=slow_simulator, sync_lease_seconds=2.0
     )
     api = build(production)
     worker = _worker_process(production, tmp_path / "worker.log")
@@ -186,7 +186,7 @@ async def test_a_sync_whose_worker_process_was_killed_is_resumed_by_another_work
         assert killed is not None and killed.status is SyncStatus.RUNNING
         assert 0 < killed.counts.listings_created < KILL_SHOP_ITEMS
 
-        await asyncio.sleep(1.5)  # its lease runs out
+        await asyncio.sleep(2.5)  # its lease runs out
         # Another worker's sweep finds the silent sync and resumes it as a new attempt (the
         # killed one's job stays in ARQ's queue until its timeout: not burst mode, which would
         # wait for it).
@@ -217,7 +217,9 @@ async def test_a_sync_whose_worker_process_was_killed_is_resumed_by_another_work
                 principal.account_id, PageRequest(first=0), OrderFilter()
             )
         assert done is not None and done.status is SyncStatus.SUCCEEDED, done
-        assert done.attempt == killed.attempt + 1
+        # A newer attempt (a loaded machine may make even the rescuer look silent for a lease:
+        # it is then fenced and resumed again, still writing every row once).
+        assert done.attempt > killed.attempt
         assert done.counts.listings_created == KILL_SHOP_ITEMS == listings.total_count
         assert orders.total_count == done.counts.orders_created
         # Every order the marketplace has, once: its own count equals ours.

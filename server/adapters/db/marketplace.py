@@ -155,6 +155,21 @@ class SqlListingRepository(SqlRepository[Listing, ListingRow]):
         )
         return {row.id: row.updated_at for row in rows}
 
+    async def save_synced(self, listings: Sequence[Listing]) -> None:
+        """Insert or update the marketplace's side of each listing in one statement (a sync
+        and a webhook's re-read may write the same listing at once); `unit_cost` is ours and
+        is never overwritten."""
+        if not listings:
+            return
+        make = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = make(ListingRow)
+        keys = {"account_id", "id", "unit_cost"}
+        statement = statement.on_conflict_do_update(
+            index_elements=["account_id", "id"],
+            set_={c.key: statement.excluded[c.key] for c in self.columns() if c.key not in keys},
+        )
+        await self.session.execute(statement, [self.to_values(listing) for listing in listings])
+
 
 class SqlOrderRepository(SqlRepository[Order, OrderRow]):
     """Orders with their items: an order row plus one row per item, read in one more query
@@ -206,14 +221,21 @@ class SqlOrderRepository(SqlRepository[Order, OrderRow]):
     async def add(self, entity: Order) -> None:
         await self.add_many([entity])
 
-    async def add_many(self, orders: Sequence[Order]) -> None:
-        """Insert orders and their items in two statements."""
+    async def add_many(self, orders: Sequence[Order]) -> int:
+        """Insert the orders not stored yet, and their items, in two statements; an order
+        written meanwhile by another sync is left as it is. Returns how many were new."""
         if not orders:
-            return
-        await self.session.execute(insert(OrderRow), [self.to_values(o) for o in orders])
-        items = [values for order in orders for values in self._item_values(order)]
+            return 0
+        make = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        inserted = await self.session.execute(
+            make(OrderRow).on_conflict_do_nothing().returning(OrderRow.id),
+            [self.to_values(o) for o in orders],
+        )
+        fresh = set(inserted.scalars().all())
+        items = [v for order in orders if order.id in fresh for v in self._item_values(order)]
         if items:
             await self.session.execute(insert(OrderItemRow), items)
+        return len(fresh)
 
     async def save(self, entity: Order) -> None:
         await super().save(entity)

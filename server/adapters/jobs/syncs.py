@@ -52,6 +52,9 @@ class InProcessSyncQueue:
                 await self._execute(sync_id, attempt)
             except Exception:
                 log.exception("sync execution failed", extra={"sync_id": sync_id})
+            finally:
+                # Done (or stopped): a later delivery of this attempt is refused by its claim.
+                self._seen.discard(sync_job_id(sync_id, attempt))
 
     async def aclose(self) -> None:
         """Stop: syncs in flight are cancelled; each resumes from its last saved batch."""
