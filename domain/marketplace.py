@@ -88,6 +88,7 @@ class RemoteItem:
     condition: str
     listing_type: str
     last_updated: datetime
+    seller_id: str | None = None  # whose item it is (items are public: a sync checks it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,17 +5,27 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeAlias, TypeVar
 
 from domain.errors import InvalidInput
+from domain.marketplace import Marketplace
 from domain.model.accounts import Account, Principal, Role, SessionFamily, User
-from domain.model.campaigns import Campaign, CampaignStatus, Discount, DiscountStatus
+from domain.model.campaigns import (
+    Campaign,
+    CampaignStatus,
+    Discount,
+    DiscountStatus,
+    DueDiscount,
+)
 from domain.model.datasets import Dataset, TableProfile
 from domain.model.experiments import Experiment, ProblemType
 from domain.model.marketplace import (
     Listing,
     MarketplaceConnection,
+    MarketplaceProvider,
+    Order,
     PriceChange,
     PriceChangeReason,
 )
@@ -29,6 +39,7 @@ from domain.model.runs import (
     RunStatus,
     Trial,
 )
+from domain.model.shop_sync import MarketplaceActivity, OAuthState, SyncJob, WebhookReceipt
 from domain.pagination import Page, PageRequest
 
 T = TypeVar("T")
@@ -338,6 +349,37 @@ class DiscountRepository(Repository[Discount], Protocol):
         """Discounts on a listing that are not canceled (for overlap checks)."""
         ...
 
+    # -- the scheduler (across accounts; see domain/services/scheduler.py) --
+    async def due(
+        self, now: datetime, limit: int, lookahead: timedelta = timedelta(0)
+    ) -> list[DueDiscount]:
+        """Discounts the scheduler owes an action now (`due_action` is not None; applies
+        starting within `lookahead` included), withdrawals first, with their campaign's status
+        and the claim an earlier attempt left, if any."""
+        ...
+
+    async def claim(
+        self, discount_id: str, *, seen: str | None, claim: str, until: datetime, now: datetime
+    ) -> bool:
+        """Take the discount for one attempt: only if its claim is still `seen` and expired
+        (a conditional UPDATE: of two schedulers, one wins)."""
+        ...
+
+    async def claim_many(
+        self, discount_ids: Sequence[str], *, claim: str, until: datetime, now: datetime
+    ) -> list[str]:
+        """`claim` for every discount no attempt holds or left behind; the ids it took."""
+        ...
+
+    async def record(self, discount: Discount, claim: str) -> bool:
+        """Write the marketplace side (state, deal price, ...) and release the claim, only if
+        `claim` still holds it (a stale attempt whose claim expired writes nothing)."""
+        ...
+
+    async def committed_spend(self, account_id: str, campaign_id: str) -> Decimal:
+        """The spend estimates of the campaign's APPLIED discounts."""
+        ...
+
 
 # -- marketplace (issue 9): the store slice owns connections and listings, the scheduler slice
 # the price log; their adapters replace the pending placeholders in SqlUnitOfWork.
@@ -365,11 +407,117 @@ class PriceChangeFilter(_Filter):
 class MarketplaceConnectionRepository(Repository[MarketplaceConnection], Protocol):
     async def for_account(self, account_id: str) -> list[MarketplaceConnection]: ...
 
+    async def with_seller(
+        self, provider: MarketplaceProvider, seller_id: str
+    ) -> list[MarketplaceConnection]:
+        """Connections to one marketplace seller in any account (webhooks name only the
+        seller, so this is not scoped)."""
+        ...
+
 
 class ListingRepository(Repository[Listing], Protocol):
     async def page(
         self, account_id: str, request: PageRequest, where: ListingFilter
     ) -> Page[Listing]: ...
+
+    async def stamps(self, account_id: str, ids: Sequence[str]) -> dict[str, datetime]:
+        """The stored `updated_at` of the listings that exist, by id (sync skips unchanged)."""
+        ...
+
+    async def save_synced(self, listings: Sequence[Listing]) -> None:
+        """Insert or update each listing's marketplace fields (never `unit_cost`)."""
+        ...
+
+
+# -- the store slice (issue 9): orders, syncs, webhook receipts, OAuth states, activity.
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter(_Filter):
+    connection_id: str | None = None
+    listing_id: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class OrderRepository(Repository[Order], Protocol):
+    async def add_many(self, orders: Sequence[Order]) -> int:
+        """Insert the orders not stored yet (with their items); how many were new."""
+        ...
+
+    async def page(
+        self, account_id: str, request: PageRequest, where: OrderFilter
+    ) -> Page[Order]: ...
+
+    async def pages_by_listing(
+        self, account_id: str, listing_ids: Sequence[str], request: PageRequest
+    ) -> dict[str, Page[Order]]: ...
+
+    async def stamps(self, account_id: str, ids: Sequence[str]) -> dict[str, datetime]:
+        """The stored `updated_at` of the orders that exist, by id."""
+        ...
+
+    async def latest_created_at(self, account_id: str, connection_id: str) -> datetime | None: ...
+
+
+class SyncJobRepository(Repository[SyncJob], Protocol):
+    async def unfinished(self, account_id: str, connection_id: str) -> SyncJob | None:
+        """The connection's QUEUED or RUNNING full sync, if any."""
+        ...
+
+    async def get_for_update(self, sync_id: str) -> SyncJob | None:
+        """The sync by id alone (jobs carry ids only), locked for this transaction."""
+        ...
+
+    async def resumable(self) -> list[SyncJob]:
+        """Every QUEUED or RUNNING sync (re-enqueued at an embedded start)."""
+        ...
+
+
+class WebhookReceiptRepository(Protocol):
+    async def add_once(self, receipt: WebhookReceipt) -> bool:
+        """Record the notification; False when its id was recorded already (a replay)."""
+        ...
+
+
+class OAuthStateRepository(Protocol):
+    async def add(self, state: OAuthState) -> None: ...
+
+    async def take(self, state: str) -> OAuthState | None:
+        """The state, removed (single use); None when unknown or taken already."""
+        ...
+
+
+class ActivityFeed(Protocol):
+    """An account's marketplace activity, live (memory when embedded, Redis Streams in
+    production); a hint stream, not a log: the database holds what matters."""
+
+    async def publish(self, activity: MarketplaceActivity) -> None: ...
+
+    def follow(self, account_id: str) -> AsyncIterator[MarketplaceActivity]: ...
+
+
+class MarketplaceProviders(Protocol):
+    """The marketplaces the server can connect to (Mercado Livre, the simulator speaking its
+    API), each behind the same `Marketplace` port and the same HTTP adapter."""
+
+    def marketplace(self, provider: MarketplaceProvider) -> Marketplace: ...
+
+    async def simulated_seller(self, seed: int) -> str:
+        """A seller shop the simulator generates from `seed`; its user id."""
+        ...
+
+    async def simulated_consent(self, authorization_url: str, seller_id: str | None) -> str:
+        """The simulator's consent step, which approves at once: the authorization code its
+        redirect carries (a browser does this step on Mercado Livre)."""
+        ...
+
+
+class SyncQueue(Protocol):
+    """Where sync jobs wait for a worker; `marketplace.sync:{id}:{attempt}` runs at most once."""
+
+    async def enqueue_sync(self, sync_id: str, attempt: int) -> None: ...
 
 
 class PriceChangeRepository(Protocol):
@@ -418,6 +566,14 @@ class UnitOfWork(Protocol):
     def listings(self) -> ListingRepository: ...
     @property
     def price_changes(self) -> PriceChangeRepository: ...
+    @property
+    def orders(self) -> OrderRepository: ...
+    @property
+    def sync_jobs(self) -> SyncJobRepository: ...
+    @property
+    def webhook_receipts(self) -> WebhookReceiptRepository: ...
+    @property
+    def oauth_states(self) -> OAuthStateRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

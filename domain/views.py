@@ -15,10 +15,18 @@ from domain.model.accounts import Principal
 from domain.model.campaigns import Campaign, Discount
 from domain.model.datasets import Dataset
 from domain.model.experiments import Experiment
+from domain.model.marketplace import PriceChange
 from domain.model.models import Model
 from domain.model.runs import BestTrialQuery, Run, Trial
 from domain.pagination import Page, PageRequest
-from domain.ports import CampaignFilter, DiscountFilter, ExperimentFilter, ModelFilter, RunFilter
+from domain.ports import (
+    CampaignFilter,
+    DiscountFilter,
+    ExperimentFilter,
+    ModelFilter,
+    PriceChangeFilter,
+    RunFilter,
+)
 
 
 class Views(Protocol):
@@ -86,6 +94,18 @@ class Views(Protocol):
     async def discount_pages_by_campaign(
         self, campaign_ids: Sequence[str], request: PageRequest
     ) -> dict[str, Page[Discount]]: ...
+
+    async def price_change_page(
+        self, request: PageRequest, where: PriceChangeFilter
+    ) -> Page[PriceChange]:
+        """The price log, newest first."""
+        ...
+
+    async def price_change_pages_by_listing(
+        self, listing_ids: Sequence[str], request: PageRequest
+    ) -> dict[str, Page[PriceChange]]:
+        """Each listing's price history, newest first (Listing.priceHistory)."""
+        ...
 
 
 class ViewsFactory(Protocol):

@@ -20,12 +20,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.adapters.jobs.discounts import tick_forever
 from server.adapters.jobs.inprocess import InProcessJobQueue, sweep_forever
 from server.bootstrap import Container, build
 from server.config import Settings
 from server.graphiql import ASSETS_PATH, graphiql_assets, graphiql_page
 from server.health import readiness, readiness_redis
 from server.http import GraphQLView
+from server.marketplace_http import marketplace_routes
 from server.ratelimit import RateLimitMiddleware
 from server.schema import build_schema
 from server.uploads import UploadGuard
@@ -97,7 +99,18 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             # and takes up the runs a previous stop handed back (its queue was in memory).
             await container.sweeper.requeue_waiting()
             sweeping = asyncio.create_task(sweep_forever(container.sweeper, settings.sweep_seconds))
+            if container.marketplace is not None:  # syncs a stop interrupted carry on
+                await container.marketplace.service.resume_syncs()
+        scheduling = None
+        if container.runs_in_process and container.scheduler is not None:
+            scheduling = asyncio.create_task(
+                tick_forever(container.scheduler, settings.scheduler_tick_seconds)
+            )
         yield
+        if scheduling is not None:
+            scheduling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scheduling
         # Stop training first (`mlproject serve` already did on the signal), give the runs a
         # bounded time to hand their attempts back, then close the adapters.
         container.leave()
@@ -138,6 +151,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         Route("/health/live", live),
         Route("/health/ready", ready),
     ]
+    if container.marketplace is not None:
+        routes += marketplace_routes(container)
     if page is not None:
         routes.append(Mount(ASSETS_PATH, app=graphiql_assets(), name="graphiql-assets"))
     app = Starlette(

@@ -20,7 +20,10 @@ from domain.services.execution import ExecutionPolicy, RunExecution, Sweeper
 from domain.services.experiments import ExperimentService
 from domain.services.models import ModelService
 from domain.services.outbox import RunOutbox
+from domain.services.promotions import PromotionService
 from domain.services.runs import RunService
+from domain.services.scheduler import DiscountScheduler, SchedulerPolicy
+from domain.services.shops import Shops, StoredShops
 from domain.views import ViewsFactory
 from server.adapters.artifacts.runs import RunFileStore
 from server.adapters.artifacts.store import LocalArtifactStore
@@ -42,6 +45,7 @@ from server.adapters.outages import is_outage
 from server.adapters.training.catalogue import AutoMLCatalogue
 from server.adapters.training.trainer import AutoMLModelStore, AutoMLTrainer
 from server.config import Settings
+from server.marketplace_wiring import MarketplaceParts, build_marketplace
 from server.ratelimit import RateLimits, SubscriptionSlots
 
 
@@ -70,6 +74,11 @@ class Container:
     subscriptions: SubscriptionSlots = field(default_factory=lambda: SubscriptionSlots(20))
     leavers: list[Callable[[], None]] = field(default_factory=list)
     signals: RedisRunSignals | InProcessRunSignals | None = None  # cancels reach workers now
+    # -- scheduler slice (issue 9): the discount scheduler and marketplace promotions --
+    scheduler: DiscountScheduler | None = None
+    promotions: PromotionService | None = None
+    # -- marketplace store slice (issue 9): connections, syncs, webhooks, activity --
+    marketplace: MarketplaceParts | None = None
 
     def listen_for_signals(self) -> None:
         """A worker process: interrupt the attempts it executes as their cancels arrive."""
@@ -100,9 +109,10 @@ def build(
     clock: Clock | None = None,
     hasher: PasswordHasher | None = None,
     trainer: Trainer | None = None,
+    shops: Shops | None = None,
 ) -> Container:
     """Build every adapter and service from settings (tests and benchmarks may pass a clock,
-    a hasher or a trainer)."""
+    a hasher, a trainer, or the shops the scheduler reaches listings through)."""
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url)
     uow = SqlUnitOfWorkFactory(create_session_factory(engine))
@@ -121,6 +131,7 @@ def build(
 
     signals: RedisRunSignals | InProcessRunSignals
     stream: RedisEventStream | MemoryEventStream
+    redis: Redis | None = None
     if settings.redis_url:
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5)
         stream, signals = RedisEventStream(redis), RedisRunSignals(redis)
@@ -175,6 +186,9 @@ def build(
         closers.append(close_hasher)
         hasher = argon2
     catalogue = AutoMLCatalogue()
+    marketplace = build_marketplace(settings, engine, uow, clock, jobs, redis)
+    closers.extend(marketplace.closers)
+    shops = shops or StoredShops(uow, marketplace.providers)
     policy_accounts = AccountPolicy(common_passwords(), settings.max_accounts_per_email)
     return Container(
         settings=settings,
@@ -205,4 +219,13 @@ def build(
         subscriptions=SubscriptionSlots(settings.max_subscriptions_per_user),
         leavers=leavers,
         signals=signals,
+        scheduler=DiscountScheduler(
+            uow,
+            clock,
+            shops,
+            SchedulerPolicy(lookahead=timedelta(seconds=settings.scheduler_tick_seconds)),
+            activity=marketplace.activity,
+        ),
+        promotions=PromotionService(uow, clock, shops),
+        marketplace=marketplace,
     )

@@ -161,6 +161,16 @@ class Settings:
     ml_read_timeout_seconds: float = 20.0
     ml_max_attempts: int = 5
     ml_retry_budget_seconds: float = 30.0
+    # -- discount scheduler (issue 9): how often it applies and withdraws due discounts --
+    scheduler_tick_seconds: float = 5.0
+    # -- marketplace store (issue 9): connections, syncs, webhooks --
+    simulator_url: str = "http://127.0.0.1:8000/simulator"  # the embedded mount by default
+    simulator_client_id: str = "111"  # the simulator's one OAuth app
+    simulator_client_secret: str = "simulator-secret"
+    simulator_rate_limit: float = 0.0  # requests/s per seller to the simulator; 0 = unthrottled
+    ml_redirect_uri: str = "http://127.0.0.1:8000/oauth/mercadolivre/callback"
+    sync_concurrency: int = 2  # embedded mode: syncs running at once in the API process
+    sync_lease_seconds: float = 60.0  # a RUNNING sync silent this long was killed: resumable
 
     @property
     def is_production(self) -> bool:
@@ -185,6 +195,7 @@ class Settings:
             raise ConfigError(
                 "SECRET_KEY must be set (32 characters or more) when ENVIRONMENT=production"
             )
+        local = f"http://{env.get('HOST') or '127.0.0.1'}:{_int(env, 'PORT', 8000)}"
         return cls(
             environment=environment,
             data_dir=data_dir,
@@ -252,6 +263,17 @@ class Settings:
             ml_read_timeout_seconds=_float(env, "ML_READ_TIMEOUT_SECONDS", 20.0, 0.1),
             ml_max_attempts=_int(env, "ML_MAX_ATTEMPTS", 5),
             ml_retry_budget_seconds=_float(env, "ML_RETRY_BUDGET_SECONDS", 30.0, 0.0),
+            scheduler_tick_seconds=_float(env, "SCHEDULER_TICK_SECONDS", 5.0, 0.1),
+            # -- marketplace store (issue 9) --
+            simulator_url=_base_url(env, "SIMULATOR_URL", f"{local}/simulator"),
+            simulator_client_id=env.get("SIMULATOR_CLIENT_ID") or "111",
+            simulator_client_secret=env.get("SIMULATOR_CLIENT_SECRET") or "simulator-secret",
+            simulator_rate_limit=_float(env, "SIMULATOR_RATE_LIMIT", 0.0, 0.0),
+            ml_redirect_uri=_base_url(
+                env, "ML_REDIRECT_URI", f"{local}/oauth/mercadolivre/callback"
+            ),
+            sync_concurrency=_int(env, "SYNC_CONCURRENCY", 2),
+            sync_lease_seconds=_float(env, "SYNC_LEASE_SECONDS", 60.0, 1.0),
         )
 
     def signing_key(self) -> str:

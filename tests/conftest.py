@@ -77,6 +77,9 @@ def server_env(settings: Settings, port: int) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         **GENEROUS_LIMITS,
         "WS_AUTH_RECHECK_SECONDS": "1",
+        # The discount scheduler of a shared test server would act on other tests' discounts
+        # in the shared database: it ticks only where a test asks for it (extra_env).
+        "SCHEDULER_TICK_SECONDS": "86400",
     }
 
 

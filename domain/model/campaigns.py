@@ -35,6 +35,61 @@ class DiscountStatus(enum.Enum):
     CANCELED = "CANCELED"
 
 
+class DiscountMarketplaceState(enum.Enum):
+    """Where the discount stands on the marketplace (the scheduler moves it)."""
+
+    PENDING = "PENDING"  # not applied yet (not due, or its campaign is not active)
+    APPLIED = "APPLIED"  # a PRICE_DISCOUNT is live (or pending) on the marketplace
+    WITHDRAWN = "WITHDRAWN"  # it was applied and is off again (ended, canceled, paused)
+    REJECTED = "REJECTED"  # our rules or the marketplace refused it; state_reason says why
+    FAILED = "FAILED"  # the marketplace could not be reached; retried while in its period
+
+
+CAMPAIGN_MARGIN_MAX = 1000.0
+CAMPAIGN_STOCK_FLOOR_MAX = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRules:
+    """What a campaign allows its discounts: the scheduler and joinPromotion check them.
+
+    `min_margin_percent` is the markup over the listing's unit cost that the deal price must
+    keep: deal_price >= unit_cost * (1 + min_margin_percent / 100).
+    """
+
+    max_discount_percent: float | None = None
+    min_margin_percent: float | None = None
+    stock_floor: int | None = None
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        max_discount_percent: float | None = None,
+        min_margin_percent: float | None = None,
+        stock_floor: int | None = None,
+    ) -> CampaignRules:
+        if max_discount_percent is not None and not (
+            DISCOUNT_MIN_PERCENT <= max_discount_percent <= DISCOUNT_MAX_PERCENT
+        ):
+            raise InvalidInput(
+                f"maxDiscountPercent must be from {DISCOUNT_MIN_PERCENT:g} to "
+                f"{DISCOUNT_MAX_PERCENT:g}.",
+                field="rules.max_discount_percent",
+            )
+        if min_margin_percent is not None and not (0 <= min_margin_percent <= CAMPAIGN_MARGIN_MAX):
+            raise InvalidInput(
+                f"minMarginPercent must be from 0 to {CAMPAIGN_MARGIN_MAX:g}.",
+                field="rules.min_margin_percent",
+            )
+        if stock_floor is not None and not 0 <= stock_floor <= CAMPAIGN_STOCK_FLOOR_MAX:
+            raise InvalidInput(
+                f"stockFloor must be from 0 to {CAMPAIGN_STOCK_FLOOR_MAX}.",
+                field="rules.stock_floor",
+            )
+        return cls(max_discount_percent, min_margin_percent, stock_floor)
+
+
 def check_period(starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:
     """The period in UTC, if it is one: aware, in range, forward, at most MAX_PERIOD long."""
     starts_at = require_aware(starts_at, "starts_at")
@@ -58,6 +113,7 @@ class Campaign:
     status: CampaignStatus
     created_at: datetime
     id: str = field(default_factory=new_id)
+    rules: CampaignRules = field(default_factory=CampaignRules)
 
     @classmethod
     def plan(
@@ -69,6 +125,7 @@ class Campaign:
         ends_at: datetime,
         budget: Decimal | None,
         now: datetime,
+        rules: CampaignRules | None = None,
     ) -> Campaign:
         starts_at, ends_at = check_period(starts_at, ends_at)
         if ends_at <= now:
@@ -85,7 +142,34 @@ class Campaign:
             budget=budget.quantize(Decimal("0.01")) if budget is not None else None,
             status=CampaignStatus.DRAFT,
             created_at=now,
+            rules=rules or CampaignRules(),
         )
+
+    def activate(self, now: datetime) -> None:
+        """DRAFT or PAUSED -> ACTIVE: the scheduler makes its discounts live in their periods."""
+        if self.status not in (CampaignStatus.DRAFT, CampaignStatus.PAUSED):
+            raise Conflict(
+                f"Campaign {self.name!r} is {self.status.value}; only a DRAFT or PAUSED "
+                "campaign can be activated."
+            )
+        if now >= self.ends_at:
+            raise Conflict(f"Campaign {self.name!r} is over (it ended {self.ends_at.isoformat()}).")
+        self.status = CampaignStatus.ACTIVE
+
+    def pause(self) -> None:
+        """ACTIVE -> PAUSED: the scheduler withdraws what it applied."""
+        if self.status is not CampaignStatus.ACTIVE:
+            raise Conflict(
+                f"Campaign {self.name!r} is {self.status.value}; only an ACTIVE campaign "
+                "can be paused."
+            )
+        self.status = CampaignStatus.PAUSED
+
+    def end(self) -> None:
+        """Any state but ENDED -> ENDED, for good: its discounts come off the marketplace."""
+        if self.status is CampaignStatus.ENDED:
+            raise Conflict(f"Campaign {self.name!r} has already ended.")
+        self.status = CampaignStatus.ENDED
 
     def accepts(self, starts_at: datetime, ends_at: datetime) -> None:
         """A discount of this campaign must fall inside its period, and the campaign be live."""
@@ -113,6 +197,17 @@ class Discount:
     campaign_id: str | None = None
     canceled_at: datetime | None = None
     id: str = field(default_factory=new_id)
+    # The marketplace side, written by the scheduler only (see domain/services/scheduler.py).
+    marketplace_state: DiscountMarketplaceState = DiscountMarketplaceState.PENDING
+    state_reason: str | None = None
+    deal_price: Decimal | None = None
+    applied_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+    promotion_id: str | None = None
+    segment_ends_at: datetime | None = None  # the finish_date of the promotion now live
+    spend_estimate: Decimal | None = None  # what it may cost the campaign's budget
+    attempts: int = 0  # failed attempts in a row (backoff)
+    retry_at: datetime | None = None
 
     @classmethod
     def schedule(
@@ -173,3 +268,111 @@ class Discount:
             raise Conflict(f"Discount {self.id} is already {current.value}; nothing to cancel.")
         self.status = DiscountStatus.CANCELED
         self.canceled_at = now
+
+    # -- the marketplace side (the scheduler) ------------------------------------------------
+    def applied(
+        self,
+        *,
+        deal_price: Decimal,
+        promotion_id: str | None,
+        segment_ends_at: datetime,
+        spend_estimate: Decimal | None,
+        now: datetime,
+    ) -> None:
+        self.marketplace_state = DiscountMarketplaceState.APPLIED
+        self.state_reason = None
+        self.deal_price = deal_price
+        self.promotion_id = promotion_id
+        self.segment_ends_at = segment_ends_at
+        self.spend_estimate = spend_estimate
+        self.applied_at = self.applied_at or now
+        self.withdrawn_at = None
+        self.attempts = 0
+        self.retry_at = None
+
+    def withdrawn(self, reason: str, now: datetime) -> None:
+        self.marketplace_state = DiscountMarketplaceState.WITHDRAWN
+        self.state_reason = reason
+        self.withdrawn_at = now
+        self.segment_ends_at = None
+        self.attempts = 0
+        self.retry_at = None
+
+    def rejected(self, reason: str) -> None:
+        self.marketplace_state = DiscountMarketplaceState.REJECTED
+        self.state_reason = reason
+        self.retry_at = None
+
+    def failed(self, reason: str, retry_at: datetime, *, still_applied: bool) -> None:
+        """A call that did not get through; a withdrawal that failed leaves it APPLIED."""
+        if not still_applied:
+            self.marketplace_state = DiscountMarketplaceState.FAILED
+        self.state_reason = reason
+        self.attempts += 1
+        self.retry_at = retry_at
+
+
+class DiscountAction(enum.Enum):
+    """What the scheduler owes the marketplace for a discount now."""
+
+    APPLY = "APPLY"  # apply it (or the next 14-day segment of a longer one)
+    WITHDRAW = "WITHDRAW"  # take it off: ended, canceled, or its campaign paused or ended
+
+
+def due_action(
+    discount: Discount,
+    campaign_status: CampaignStatus | None,
+    now: datetime,
+    *,
+    interrupted: bool = False,
+    lookahead: timedelta = timedelta(0),
+) -> DiscountAction | None:
+    """The scheduler's decision for one discount (the SQL of `DiscountRepository.due` mirrors
+    it). `interrupted`: an earlier attempt claimed it and never recorded an outcome, so a
+    promotion may be live even though the state does not say APPLIED. `lookahead`: a
+    discount starting within it is due (the scheduler sends it at its start)."""
+    if discount.retry_at is not None and now < discount.retry_at:
+        return None
+    campaign_live = campaign_status in (None, CampaignStatus.ACTIVE)
+    state = discount.marketplace_state
+    if discount.status is DiscountStatus.CANCELED or now >= discount.ends_at or not campaign_live:
+        if state is DiscountMarketplaceState.APPLIED or interrupted:
+            return DiscountAction.WITHDRAW
+        return None
+    if now + lookahead < discount.starts_at:
+        return None
+    if state in (
+        DiscountMarketplaceState.PENDING,
+        DiscountMarketplaceState.FAILED,
+        DiscountMarketplaceState.WITHDRAWN,
+    ):
+        return DiscountAction.APPLY
+    if state is DiscountMarketplaceState.APPLIED and (
+        discount.segment_ends_at is not None and discount.segment_ends_at <= now
+    ):
+        return DiscountAction.APPLY  # the 14-day segment ended: renew
+    return None
+
+
+def withdrawal_reason(
+    discount: Discount, campaign_status: CampaignStatus | None, now: datetime
+) -> str:
+    if discount.status is DiscountStatus.CANCELED:
+        return "The discount was canceled."
+    if now >= discount.ends_at:
+        return "The discount's period ended."
+    if campaign_status is CampaignStatus.PAUSED:
+        return "The campaign was paused."
+    if campaign_status is CampaignStatus.ENDED:
+        return "The campaign ended."
+    return "The campaign is not active."
+
+
+@dataclass(frozen=True, slots=True)
+class DueDiscount:
+    """A discount the scheduler owes an action, as found (the claim may have moved since)."""
+
+    discount: Discount
+    campaign_status: CampaignStatus | None
+    claim: str | None  # an earlier attempt's claim, expired: it may have reached the marketplace
+    action: DiscountAction

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from decimal import Decimal
 
 from domain.errors import Conflict, NotFound
 from domain.model.accounts import Principal
-from domain.model.campaigns import Campaign, Discount
+from domain.model.campaigns import Campaign, CampaignRules, Discount
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+
+
+class CampaignMove(enum.Enum):
+    ACTIVATE = "activate"
+    PAUSE = "pause"
+    END = "end"
 
 
 class CampaignService:
@@ -26,6 +33,7 @@ class CampaignService:
         starts_at: datetime,
         ends_at: datetime,
         budget: Decimal | None,
+        rules: CampaignRules | None = None,
     ) -> Campaign:
         principal.require_write()
         campaign = Campaign.plan(
@@ -35,9 +43,38 @@ class CampaignService:
             ends_at=ends_at,
             budget=budget,
             now=self._clock.now(),
+            rules=rules,
         )
         async with self._uow() as uow:
             await uow.campaigns.add(campaign)
+            await uow.commit()
+        return campaign
+
+    async def activate(self, principal: Principal, campaign_id: str) -> Campaign:
+        """DRAFT/PAUSED -> ACTIVE: the scheduler applies its discounts as they come due."""
+        return await self._move(principal, campaign_id, CampaignMove.ACTIVATE)
+
+    async def pause(self, principal: Principal, campaign_id: str) -> Campaign:
+        """ACTIVE -> PAUSED: the scheduler withdraws what it applied at its next tick."""
+        return await self._move(principal, campaign_id, CampaignMove.PAUSE)
+
+    async def end(self, principal: Principal, campaign_id: str) -> Campaign:
+        """-> ENDED for good: the scheduler withdraws what it applied at its next tick."""
+        return await self._move(principal, campaign_id, CampaignMove.END)
+
+    async def _move(self, principal: Principal, campaign_id: str, move: CampaignMove) -> Campaign:
+        principal.require_write()
+        async with self._uow() as uow:
+            campaign = await uow.campaigns.get(principal.account_id, campaign_id)
+            if campaign is None:
+                raise NotFound.of("Campaign", campaign_id)
+            if move is CampaignMove.ACTIVATE:
+                campaign.activate(self._clock.now())
+            elif move is CampaignMove.PAUSE:
+                campaign.pause()
+            else:
+                campaign.end()
+            await uow.campaigns.save(campaign)
             await uow.commit()
         return campaign
 

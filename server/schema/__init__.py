@@ -20,11 +20,27 @@ from server.schema.execution import PlainFieldsExecutionContext
 from server.schema.experiments import ExperimentMutation, ExperimentQuery
 from server.schema.input_guard import InputGuard
 from server.schema.limits import DocumentLimits
+from server.schema.marketplace import (
+    MarketplaceMutation,
+    MarketplaceQuery,
+    MarketplaceSubscription,
+)
 from server.schema.models import ModelMutation, ModelQuery
+from server.schema.promotions import PromotionMutation, PromotionQuery
 from server.schema.runs import RunMutation, RunQuery, RunSubscription
 
 Query = merge_types(
-    "Query", (AccountQuery, DatasetQuery, ExperimentQuery, RunQuery, ModelQuery, CampaignQuery)
+    "Query",
+    (
+        AccountQuery,
+        DatasetQuery,
+        ExperimentQuery,
+        RunQuery,
+        ModelQuery,
+        CampaignQuery,
+        PromotionQuery,
+        MarketplaceQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -35,9 +51,11 @@ Mutation = merge_types(
         RunMutation,
         ModelMutation,
         CampaignMutation,
+        PromotionMutation,
+        MarketplaceMutation,
     ),
 )
-Subscription = merge_types("Subscription", (RunSubscription,))
+Subscription = merge_types("Subscription", (RunSubscription, MarketplaceSubscription))
 
 
 SUGGESTION = " Did you mean "

@@ -7,7 +7,14 @@ from decimal import Decimal
 
 import strawberry
 
-from domain.model.campaigns import Campaign, CampaignStatus, Discount, DiscountStatus
+from domain.model.campaigns import (
+    Campaign,
+    CampaignRules,
+    CampaignStatus,
+    Discount,
+    DiscountMarketplaceState,
+    DiscountStatus,
+)
 from domain.pagination import PageRequest
 from domain.ports import CampaignFilter, DiscountFilter
 from server.schema.context import Info
@@ -15,6 +22,48 @@ from server.schema.pagination import Connection, connection
 
 CampaignStatusEnum = strawberry.enum(CampaignStatus, name="CampaignStatus")
 DiscountStatusEnum = strawberry.enum(DiscountStatus, name="DiscountStatus")
+DiscountMarketplaceStateEnum = strawberry.enum(
+    DiscountMarketplaceState,
+    name="DiscountMarketplaceState",
+    description="Where the discount stands on the marketplace (the scheduler moves it).",
+)
+
+
+@strawberry.type(
+    name="CampaignRules",
+    description="What a campaign allows its discounts and promotions. minMarginPercent is the "
+    "markup over the listing's unit cost a deal price must keep.",
+)
+class CampaignRulesType:
+    max_discount_percent: float | None
+    min_margin_percent: float | None
+    stock_floor: int | None
+
+    @classmethod
+    def of(cls, rules: CampaignRules) -> CampaignRulesType:
+        return cls(
+            max_discount_percent=rules.max_discount_percent,
+            min_margin_percent=rules.min_margin_percent,
+            stock_floor=rules.stock_floor,
+        )
+
+
+@strawberry.input(name="CampaignRulesInput")
+class CampaignRulesInput:
+    max_discount_percent: float | None = strawberry.field(default=None, description="5 to 80.")
+    min_margin_percent: float | None = strawberry.field(
+        default=None, description="Markup over unit cost, in percent (0 to 1000)."
+    )
+    stock_floor: int | None = strawberry.field(
+        default=None, description="No discount on a listing with less stock than this."
+    )
+
+    def to_rules(self) -> CampaignRules:
+        return CampaignRules.of(
+            max_discount_percent=self.max_discount_percent,
+            min_margin_percent=self.min_margin_percent,
+            stock_floor=self.stock_floor,
+        )
 
 
 @strawberry.type(name="Campaign", description="A sales push over a period, grouping discounts.")
@@ -26,6 +75,7 @@ class CampaignType:
     ends_at: datetime
     budget: Decimal | None
     created_at: datetime
+    rules: CampaignRulesType
 
     @classmethod
     def of(cls, campaign: Campaign) -> CampaignType:
@@ -37,6 +87,7 @@ class CampaignType:
             ends_at=campaign.ends_at,
             budget=campaign.budget,
             created_at=campaign.created_at,
+            rules=CampaignRulesType.of(campaign.rules),
         )
 
     @strawberry.field(description="The campaign's discounts, newest first.")
@@ -60,6 +111,15 @@ class DiscountType:
     )
     created_at: datetime
     canceled_at: datetime | None
+    marketplace_state: DiscountMarketplaceStateEnum  # type: ignore[valid-type]
+    deal_price: Decimal | None = strawberry.field(
+        description="The price sent to the marketplace (the percent off, in cents)."
+    )
+    state_reason: str | None = strawberry.field(
+        description="Why it was rejected, failed or withdrawn (the marketplace's code first)."
+    )
+    applied_at: datetime | None
+    withdrawn_at: datetime | None
     campaign_id: strawberry.Private[str | None]
 
     @classmethod
@@ -73,6 +133,11 @@ class DiscountType:
             status=discount.status_at(now),
             created_at=discount.created_at,
             canceled_at=discount.canceled_at,
+            marketplace_state=discount.marketplace_state,
+            deal_price=discount.deal_price,
+            state_reason=discount.state_reason,
+            applied_at=discount.applied_at,
+            withdrawn_at=discount.withdrawn_at,
             campaign_id=discount.campaign_id,
         )
 
@@ -103,10 +168,21 @@ class CreateCampaignInput:
     starts_at: datetime
     ends_at: datetime
     budget: Decimal | None = None
+    rules: CampaignRulesInput | None = None
 
 
 @strawberry.type
 class CreateCampaignPayload:
+    campaign: CampaignType
+
+
+@strawberry.input
+class CampaignIdInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class CampaignPayload:
     campaign: CampaignType
 
 
@@ -192,8 +268,34 @@ class CampaignMutation:
             starts_at=input.starts_at,
             ends_at=input.ends_at,
             budget=input.budget,
+            rules=input.rules.to_rules() if input.rules else None,
         )
         return CreateCampaignPayload(campaign=CampaignType.of(campaign))
+
+    @strawberry.mutation(
+        description="DRAFT or PAUSED -> ACTIVE: the scheduler applies its discounts in their "
+        "periods."
+    )
+    async def activate_campaign(self, info: Info, input: CampaignIdInput) -> CampaignPayload:
+        service = info.context.container.campaigns
+        campaign = await service.activate(info.context.principal, str(input.id))
+        return CampaignPayload(campaign=CampaignType.of(campaign))
+
+    @strawberry.mutation(
+        description="ACTIVE -> PAUSED: the scheduler withdraws its applied discounts."
+    )
+    async def pause_campaign(self, info: Info, input: CampaignIdInput) -> CampaignPayload:
+        service = info.context.container.campaigns
+        campaign = await service.pause(info.context.principal, str(input.id))
+        return CampaignPayload(campaign=CampaignType.of(campaign))
+
+    @strawberry.mutation(
+        description="-> ENDED for good: the scheduler withdraws its applied discounts."
+    )
+    async def end_campaign(self, info: Info, input: CampaignIdInput) -> CampaignPayload:
+        service = info.context.container.campaigns
+        campaign = await service.end(info.context.principal, str(input.id))
+        return CampaignPayload(campaign=CampaignType.of(campaign))
 
     @strawberry.mutation(description="Schedule a discount; a listing has one at a time.")
     async def schedule_discount(

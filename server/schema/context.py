@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from domain.views import Views
     from server.bootstrap import Container
     from server.schema.loaders import Loaders
+    from server.schema.marketplace_loaders import ShopLoaders
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Context:
     _auth_error: DomainError | None = None
     _loaders: Loaders | None = None
     _accounts: DataLoader[str, Account | None] | None = None
+    _shop: ShopLoaders | None = None
 
     async def authenticate(self) -> None:
         """Check the bearer token once per request (or WebSocket): signature, expiry, and
@@ -97,6 +99,17 @@ class Context:
 
             self._loaders = Loaders(self.container.views(self.principal))
         return self._loaders
+
+    @property
+    def shop(self) -> ShopLoaders:
+        """The marketplace store's loaders over the caller's shop (issue 9)."""
+        if self._shop is None:
+            from server.schema.marketplace_loaders import ShopLoaders
+
+            parts = self.container.marketplace
+            assert parts is not None, "the container was built without the marketplace slice"
+            self._shop = ShopLoaders(parts.views(self.principal), self.container.clock.now())
+        return self._shop
 
 
 def bearer_token(authorization: str | None) -> str:

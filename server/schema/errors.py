@@ -17,6 +17,12 @@ from domain.errors import (
     RateLimited,
     Unauthenticated,
 )
+from domain.marketplace import (
+    MarketplaceAuthorizationLost,
+    MarketplaceNotFound,
+    MarketplaceRefused,
+    MarketplaceUnavailable,
+)
 from graphql import FieldNode, GraphQLError
 
 log = logging.getLogger("mlproject.graphql")
@@ -31,6 +37,12 @@ CODES: tuple[tuple[type[DomainError], str], ...] = (
     (Unauthenticated, "UNAUTHENTICATED"),
     (Forbidden, "FORBIDDEN"),
     (RateLimited, "RATE_LIMITED"),
+    # The marketplace's answers (issue 9): a refusal the seller can act on, an item or order
+    # it does not have, no useful answer (try later), and a consent that is gone (reconnect).
+    (MarketplaceRefused, "MARKETPLACE_REFUSED"),
+    (MarketplaceNotFound, "NOT_FOUND"),
+    (MarketplaceUnavailable, "MARKETPLACE_UNAVAILABLE"),
+    (MarketplaceAuthorizationLost, "MARKETPLACE_AUTHORIZATION_LOST"),
 )
 
 # Domain fields whose input sits somewhere other than at its camelCase name, per GraphQL

@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from domain.model.campaigns import Campaign, Discount
 from domain.model.datasets import Dataset
 from domain.model.experiments import Experiment
+from domain.model.marketplace import PriceChange
 from domain.model.models import Model
 from domain.model.runs import (
     BestTrialQuery,
@@ -48,6 +49,7 @@ class Loaders:
         )
         self._run_pages: dict[PageRequest, DataLoader[str, Page[Run]]] = {}
         self._discount_pages: dict[PageRequest, DataLoader[str, Page[Discount]]] = {}
+        self._price_pages: dict[PageRequest, DataLoader[str, Page[PriceChange]]] = {}
 
     async def _best_trials(self, keys: list[BestTrialQuery]) -> list[Trial | None]:
         found = await self.views.best_trials(keys)
@@ -73,3 +75,13 @@ class Loaders:
 
             self._discount_pages[request] = DataLoader(load_fn=load)
         return self._discount_pages[request]
+
+    def price_history_of_listings(self, request: PageRequest) -> DataLoader[str, Page[PriceChange]]:
+        if request not in self._price_pages:
+
+            async def load(ids: list[str]) -> list[Page[PriceChange]]:
+                pages = await self.views.price_change_pages_by_listing(ids, request)
+                return [pages[i] for i in ids]
+
+            self._price_pages[request] = DataLoader(load_fn=load)
+        return self._price_pages[request]

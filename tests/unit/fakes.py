@@ -56,12 +56,15 @@ from domain.ports import (
     MarketplaceConnectionRepository,
     ModelFilter,
     ModelRepository,
+    OAuthStateRepository,
+    OrderRepository,
     PriceChangeRepository,
     RunEventRepository,
     RunFilter,
     RunOutboxRepository,
     RunRepository,
     SessionRepository,
+    SyncJobRepository,
     TrainingCanceled,
     TrainingEvent,
     TrainingJob,
@@ -69,6 +72,7 @@ from domain.ports import (
     TrialFinished,
     TrialRepository,
     UserRepository,
+    WebhookReceiptRepository,
 )
 from domain.services.execution import ExecutionPolicy, RunExecution, Sweeper
 from domain.services.experiments import ExperimentService
@@ -195,6 +199,10 @@ class FakeUnitOfWork:
     marketplace_connections: MarketplaceConnectionRepository
     listings: ListingRepository
     price_changes: PriceChangeRepository
+    orders: OrderRepository
+    sync_jobs: SyncJobRepository
+    webhook_receipts: WebhookReceiptRepository
+    oauth_states: OAuthStateRepository
 
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
@@ -220,6 +228,10 @@ class FakeUnitOfWork:
         )
         self.listings = cast(ListingRepository, _NotFaked("listings"))
         self.price_changes = cast(PriceChangeRepository, _NotFaked("price_changes"))
+        self.orders = cast(OrderRepository, _NotFaked("orders"))
+        self.sync_jobs = cast(SyncJobRepository, _NotFaked("sync_jobs"))
+        self.webhook_receipts = cast(WebhookReceiptRepository, _NotFaked("webhook_receipts"))
+        self.oauth_states = cast(OAuthStateRepository, _NotFaked("oauth_states"))
         return self
 
     async def __aexit__(

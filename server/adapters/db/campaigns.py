@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
 
-from domain.model.campaigns import Campaign, CampaignStatus, Discount, DiscountStatus
+from domain.model.campaigns import (
+    Campaign,
+    CampaignRules,
+    CampaignStatus,
+    Discount,
+    DiscountAction,
+    DiscountMarketplaceState,
+    DiscountStatus,
+    DueDiscount,
+    due_action,
+)
 from domain.pagination import Page, PageRequest
 from domain.ports import CampaignFilter, DiscountFilter
 from server.adapters.db.base import SqlRepository
@@ -28,6 +39,11 @@ class SqlCampaignRepository(SqlRepository[Campaign, CampaignRow]):
             status=CampaignStatus(row.status),
             created_at=row.created_at,
             id=row.id,
+            rules=CampaignRules(
+                max_discount_percent=row.max_discount_percent,
+                min_margin_percent=row.min_margin_percent,
+                stock_floor=row.stock_floor,
+            ),
         )
 
     def to_values(self, entity: Campaign) -> dict[str, Any]:
@@ -40,6 +56,9 @@ class SqlCampaignRepository(SqlRepository[Campaign, CampaignRow]):
             "budget": entity.budget,
             "status": entity.status.value,
             "created_at": entity.created_at,
+            "max_discount_percent": entity.rules.max_discount_percent,
+            "min_margin_percent": entity.rules.min_margin_percent,
+            "stock_floor": entity.rules.stock_floor,
         }
 
     async def page(
@@ -83,7 +102,33 @@ class SqlDiscountRepository(SqlRepository[Discount, DiscountRow]):
             campaign_id=row.campaign_id,
             canceled_at=row.canceled_at,
             id=row.id,
+            marketplace_state=DiscountMarketplaceState(row.marketplace_state),
+            state_reason=row.state_reason,
+            deal_price=row.deal_price,
+            applied_at=row.applied_at,
+            withdrawn_at=row.withdrawn_at,
+            promotion_id=row.promotion_id,
+            segment_ends_at=row.segment_ends_at,
+            spend_estimate=row.spend_estimate,
+            attempts=row.attempts,
+            retry_at=row.retry_at,
         )
+
+    @staticmethod
+    def marketplace_values(entity: Discount) -> dict[str, Any]:
+        """The columns only the scheduler writes (`record`), never a user's `save`."""
+        return {
+            "marketplace_state": entity.marketplace_state.value,
+            "state_reason": entity.state_reason,
+            "deal_price": entity.deal_price,
+            "applied_at": entity.applied_at,
+            "withdrawn_at": entity.withdrawn_at,
+            "promotion_id": entity.promotion_id,
+            "segment_ends_at": entity.segment_ends_at,
+            "spend_estimate": entity.spend_estimate,
+            "attempts": entity.attempts,
+            "retry_at": entity.retry_at,
+        }
 
     def to_values(self, entity: Discount) -> dict[str, Any]:
         return {
@@ -127,3 +172,111 @@ class SqlDiscountRepository(SqlRepository[Discount, DiscountRow]):
             )
         )
         return [self.to_entity(row) for row in rows]
+
+    async def add(self, entity: Discount) -> None:
+        self.session.add(DiscountRow(**self.to_values(entity), **self.marketplace_values(entity)))
+
+    # -- the scheduler -------------------------------------------------------------------------
+    async def due(
+        self, now: datetime, limit: int, lookahead: timedelta = timedelta(0)
+    ) -> list[DueDiscount]:
+        stopped = or_(
+            DiscountRow.status == DiscountStatus.CANCELED.value,
+            DiscountRow.ends_at <= now,
+            and_(
+                DiscountRow.campaign_id.is_not(None),
+                CampaignRow.status != CampaignStatus.ACTIVE.value,
+            ),
+        )
+        claim_free = or_(DiscountRow.claimed_until.is_(None), DiscountRow.claimed_until <= now)
+        applied = DiscountRow.marketplace_state == DiscountMarketplaceState.APPLIED.value
+        owed_withdrawal = and_(stopped, or_(applied, DiscountRow.claim_id.is_not(None)))
+        owed_apply = and_(
+            ~stopped,
+            DiscountRow.starts_at <= now + lookahead,
+            or_(
+                DiscountRow.marketplace_state.in_(_APPLICABLE),
+                and_(applied, DiscountRow.segment_ends_at <= now),
+            ),
+        )
+        query = (
+            select(*self.columns(), CampaignRow.status.label("campaign_status"))
+            .outerjoin(CampaignRow, CampaignRow.id == DiscountRow.campaign_id)
+            .where(
+                claim_free,
+                or_(DiscountRow.retry_at.is_(None), DiscountRow.retry_at <= now),
+                or_(owed_withdrawal, owed_apply),
+            )
+            .order_by(DiscountRow.starts_at, DiscountRow.id)
+            .limit(limit)
+        )
+        found = []
+        for row in await self.session.execute(query):
+            discount = self.to_entity(cast(Any, row))
+            status = CampaignStatus(row.campaign_status) if row.campaign_status else None
+            action = due_action(
+                discount, status, now, interrupted=row.claim_id is not None, lookahead=lookahead
+            )
+            if action is not None:
+                found.append(DueDiscount(discount, status, row.claim_id, action))
+        return sorted(found, key=lambda d: d.action is not DiscountAction.WITHDRAW)
+
+    async def claim(
+        self, discount_id: str, *, seen: str | None, claim: str, until: datetime, now: datetime
+    ) -> bool:
+        held = DiscountRow.claim_id.is_(None) if seen is None else DiscountRow.claim_id == seen
+        result = await self.session.execute(
+            update(DiscountRow)
+            .where(
+                DiscountRow.id == discount_id,
+                held,
+                or_(DiscountRow.claimed_until.is_(None), DiscountRow.claimed_until <= now),
+            )
+            .values(claim_id=claim, claimed_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        return cast(CursorResult[Any], result).rowcount == 1
+
+    async def claim_many(
+        self, discount_ids: Sequence[str], *, claim: str, until: datetime, now: datetime
+    ) -> list[str]:
+        if not discount_ids:
+            return []
+        result = await self.session.execute(
+            update(DiscountRow)
+            .where(
+                DiscountRow.id.in_(set(discount_ids)),
+                DiscountRow.claim_id.is_(None),
+                or_(DiscountRow.claimed_until.is_(None), DiscountRow.claimed_until <= now),
+            )
+            .values(claim_id=claim, claimed_until=until)
+            .returning(DiscountRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        return [row[0] for row in result]
+
+    async def record(self, discount: Discount, claim: str) -> bool:
+        result = await self.session.execute(
+            update(DiscountRow)
+            .where(DiscountRow.id == discount.id, DiscountRow.claim_id == claim)
+            .values(**self.marketplace_values(discount), claim_id=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return cast(CursorResult[Any], result).rowcount == 1
+
+    async def committed_spend(self, account_id: str, campaign_id: str) -> Decimal:
+        total = await self.session.scalar(
+            select(func.coalesce(func.sum(DiscountRow.spend_estimate), 0)).where(
+                DiscountRow.account_id == account_id,
+                DiscountRow.campaign_id == campaign_id,
+                DiscountRow.marketplace_state == DiscountMarketplaceState.APPLIED.value,
+            )
+        )
+        return Decimal(str(total or 0))
+
+
+_APPLICABLE = [
+    DiscountMarketplaceState.PENDING.value,
+    DiscountMarketplaceState.FAILED.value,
+    DiscountMarketplaceState.WITHDRAWN.value,
+]

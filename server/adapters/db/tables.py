@@ -270,6 +270,10 @@ class CampaignRow(Base):
     budget: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
+    # Campaign rules (issue 9): what the scheduler and joinPromotion allow its discounts.
+    max_discount_percent: Mapped[float | None] = mapped_column(Float)
+    min_margin_percent: Mapped[float | None] = mapped_column(Float)
+    stock_floor: Mapped[int | None] = mapped_column(Integer)
 
 
 class DiscountRow(Base):
@@ -278,6 +282,7 @@ class DiscountRow(Base):
         Index("ix_discounts_account_created", "account_id", "created_at", "id"),
         Index("ix_discounts_campaign_created", "campaign_id", "created_at", "id"),
         Index("ix_discounts_account_listing", "account_id", "listing_id"),
+        Index("ix_discounts_marketplace_state_ends", "marketplace_state", "ends_at"),
         # One live discount per listing at any instant, whatever the concurrency. SQLite has no
         # exclusion constraints: migration 0004 gives it triggers that refuse the same rows.
         ExcludeConstraint(
@@ -299,3 +304,45 @@ class DiscountRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     canceled_at: Mapped[datetime | None]
+    # The marketplace side (issue 9), written by the scheduler only; claim_id/claimed_until
+    # hold one attempt's claim (its intent) from before the marketplace call to its outcome.
+    marketplace_state: Mapped[str] = mapped_column(String(16), server_default="PENDING")
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    deal_price: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    applied_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+    promotion_id: Mapped[str | None] = mapped_column(String(64))
+    segment_ends_at: Mapped[datetime | None]
+    spend_estimate: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    retry_at: Mapped[datetime | None]
+    claim_id: Mapped[str | None] = mapped_column(String(36))
+    claimed_until: Mapped[datetime | None]
+
+
+class PriceChangeRow(Base):
+    """The append-only price log (issue 9): triggers refuse UPDATE (migration 0009)."""
+
+    __tablename__ = "price_changes"
+    __table_args__ = (
+        Index("ix_price_changes_account_at", "account_id", "at", "id"),
+        Index("ix_price_changes_account_listing_at", "account_id", "listing_id", "at"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ID, ForeignKey("accounts.id", ondelete="CASCADE"))
+    listing_id: Mapped[str] = mapped_column(String(32))
+    old_price: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    new_price: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    reason: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))
+    promotion_id: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str | None] = mapped_column(Text)
+    discount_id: Mapped[str | None] = mapped_column(ID)
+    campaign_id: Mapped[str | None] = mapped_column(ID)
+
+
+# The store slice's tables (issue 9) live in their own module; importing it here keeps
+# `Base.metadata` whole for Alembic and the schema test.
+from server.adapters.db import marketplace_tables as _marketplace_tables  # noqa: E402, F401

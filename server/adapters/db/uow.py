@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Self
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.errors import Conflict
-from domain.ports import ListingRepository, MarketplaceConnectionRepository, PriceChangeRepository
 from server.adapters.db.accounts import (
     SqlAccountRepository,
     SqlSessionRepository,
@@ -19,7 +18,16 @@ from server.adapters.db.accounts import (
 from server.adapters.db.campaigns import SqlCampaignRepository, SqlDiscountRepository
 from server.adapters.db.datasets import SqlDatasetRepository
 from server.adapters.db.experiments import SqlExperimentRepository
+from server.adapters.db.marketplace import (
+    SqlListingRepository,
+    SqlMarketplaceConnectionRepository,
+    SqlOAuthStateRepository,
+    SqlOrderRepository,
+    SqlSyncJobRepository,
+    SqlWebhookReceiptRepository,
+)
 from server.adapters.db.models import SqlModelRepository
+from server.adapters.db.price_changes import SqlPriceChangeRepository
 from server.adapters.db.runs import (
     SqlRunEventRepository,
     SqlRunOutboxRepository,
@@ -61,11 +69,13 @@ class SqlUnitOfWork:
         self.run_events = SqlRunEventRepository(self.session)
         self.run_outbox = SqlRunOutboxRepository(self.session)
         # Issue 9 slices replace these with their SQL repositories.
-        self.marketplace_connections = cast(
-            MarketplaceConnectionRepository, _Pending("marketplace_connections")
-        )
-        self.listings = cast(ListingRepository, _Pending("listings"))
-        self.price_changes = cast(PriceChangeRepository, _Pending("price_changes"))
+        self.marketplace_connections = SqlMarketplaceConnectionRepository(self.session)
+        self.listings = SqlListingRepository(self.session)
+        self.orders = SqlOrderRepository(self.session)
+        self.sync_jobs = SqlSyncJobRepository(self.session)
+        self.webhook_receipts = SqlWebhookReceiptRepository(self.session)
+        self.oauth_states = SqlOAuthStateRepository(self.session)
+        self.price_changes = SqlPriceChangeRepository(self.session)
         return self
 
     async def __aexit__(

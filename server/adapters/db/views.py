@@ -17,6 +17,7 @@ from domain.model.accounts import Principal
 from domain.model.campaigns import Campaign, Discount
 from domain.model.datasets import Dataset
 from domain.model.experiments import Experiment
+from domain.model.marketplace import PriceChange
 from domain.model.models import Model
 from domain.model.runs import BestTrialQuery, Run, Trial
 from domain.pagination import Page, PageRequest
@@ -26,6 +27,7 @@ from domain.ports import (
     EngineCatalogue,
     ExperimentFilter,
     ModelFilter,
+    PriceChangeFilter,
     RunFilter,
 )
 from domain.services.runs import best_trials
@@ -33,6 +35,7 @@ from server.adapters.db.campaigns import SqlCampaignRepository, SqlDiscountRepos
 from server.adapters.db.datasets import SqlDatasetRepository
 from server.adapters.db.experiments import SqlExperimentRepository
 from server.adapters.db.models import SqlModelRepository
+from server.adapters.db.price_changes import SqlPriceChangeRepository
 from server.adapters.db.runs import SqlRunRepository, SqlTrialRepository
 
 
@@ -169,6 +172,22 @@ class SqlViews:
         async with self._read() as c:
             return await SqlDiscountRepository.reading(c).pages_by_campaign(
                 self._account, campaign_ids, request
+            )
+
+    async def price_change_page(
+        self, request: PageRequest, where: PriceChangeFilter
+    ) -> Page[PriceChange]:
+        async with self._read() as c:
+            return await SqlPriceChangeRepository.reading(c).page(self._account, request, where)
+
+    async def price_change_pages_by_listing(
+        self, listing_ids: Sequence[str], request: PageRequest
+    ) -> dict[str, Page[PriceChange]]:
+        if not listing_ids:
+            return {}
+        async with self._read() as c:
+            return await SqlPriceChangeRepository.reading(c).pages_by_listing(
+                self._account, listing_ids, request
             )
 
 

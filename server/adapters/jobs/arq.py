@@ -22,8 +22,15 @@ EXECUTE_RUN = "execute_run"
 MAX_JOB_TRIES = 1_000_000
 
 
+SYNC_MARKETPLACE = "marketplace.sync"
+
+
 def job_id(run_id: str, attempt: int) -> str:
     return f"run:{run_id}:{attempt}"
+
+
+def sync_job_id(sync_id: str, attempt: int) -> str:
+    return f"{SYNC_MARKETPLACE}:{sync_id}:{attempt}"
 
 
 # ARQ's enqueue_job, in one round trip instead of three (WATCH, EXISTS, MULTI/EXEC): the
@@ -48,11 +55,15 @@ class ArqJobQueue:
 
     async def enqueue_attempt(self, run_id: str, attempt: int) -> None:
         """Put the attempt's job on ARQ's queue unless it is there (or ran) already."""
-        key = job_id(run_id, attempt)
+        await self._enqueue(EXECUTE_RUN, job_id(run_id, attempt), (run_id, attempt))
+
+    async def enqueue_sync(self, sync_id: str, attempt: int) -> None:
+        """A marketplace sync's attempt (`marketplace.sync`), at most once per attempt."""
+        await self._enqueue(SYNC_MARKETPLACE, sync_job_id(sync_id, attempt), (sync_id, attempt))
+
+    async def _enqueue(self, function: str, key: str, args: tuple[object, ...]) -> None:
         now_ms = timestamp_ms()
-        job = serialize_job(
-            EXECUTE_RUN, (run_id, attempt), {}, None, now_ms, serializer=self._redis.job_serializer
-        )
+        job = serialize_job(function, args, {}, None, now_ms, serializer=self._redis.job_serializer)
         await self._enqueue_once(
             keys=[job_key_prefix + key, result_key_prefix + key, self._redis.default_queue_name],
             args=[self._redis.expires_extra_ms, job, now_ms, key],

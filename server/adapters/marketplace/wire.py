@@ -143,6 +143,7 @@ def item(body: Json) -> RemoteItem:
         condition=str(body.get("condition") or ""),
         listing_type=str(body.get("listing_type_id") or ""),
         last_updated=moment(body.get("last_updated") or _field(body, "date_created")),
+        seller_id=None if body.get("seller_id") is None else str(body["seller_id"]),
     )
 
 
