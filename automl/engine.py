@@ -64,7 +64,8 @@ def run_automl(
     :func:`automl.create_tracker`) the run is logged to MLflow; a tracking failure is recorded
     in ``result.tracking_error`` and never loses the result. Datetime columns (dtype
     ``datetime64``) become calendar features; ``holidays="BR"`` adds Brazil's national
-    holidays to them (regression and classification).
+    holidays to them (regression, classification, and forecasting's date column unless
+    ``ForecastConfig(calendar=False)``).
     """
     started = time.monotonic()
     problem_type = check_problem_type(problem_type)
@@ -87,7 +88,7 @@ def run_automl(
             series_id=series_id, date=date_column or "date", horizon=horizon or 7
         )
         result = run_forecasting(
-            X, y, config, metric, spaces, method, control, cv_folds, seed, jobs, ensemble
+            X, y, config, metric, spaces, method, control, cv_folds, seed, jobs, ensemble, holidays
         )
     elif problem_type == "clustering":
         from automl.clustering import run_clustering

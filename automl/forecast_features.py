@@ -26,7 +26,9 @@ class ForecastConfig:
     """Which columns hold the series id, date and (optionally) the target; the horizon.
 
     ``series_id=None`` means one series. ``target`` is used when ``y`` is None. ``freq`` is a
-    pandas frequency ("D", "W-SUN", "MS"); inferred from the dates when None.
+    pandas frequency ("D", "W-SUN", "MS"); inferred from the dates when None. ``calendar``:
+    the model also sees the date as calendar features (weekday, month, day of year, week,
+    weekend, and the run's holidays), not only the lags.
     """
 
     series_id: str | None = "series_id"
@@ -34,6 +36,7 @@ class ForecastConfig:
     horizon: int = 7
     target: str | None = None
     freq: str | None = None
+    calendar: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict."""
@@ -43,6 +46,7 @@ class ForecastConfig:
             "horizon": self.horizon,
             "target": self.target,
             "freq": self.freq,
+            "calendar": self.calendar,
         }
 
 

@@ -118,10 +118,14 @@ class ForecastEvaluator:
         metric: str,
         seed: int,
         n_jobs: int,
+        holidays: str | None = None,
+        calendar: bool = True,
     ) -> None:
         self.features, self.spec, self.metric = features, spec, metric
-        self.seed, self.n_jobs = seed, n_jobs
+        self.seed, self.n_jobs, self.holidays = seed, n_jobs, holidays
         self.schema = infer_schema(features)
+        if not calendar:  # the date column is left out of the model's input
+            del self.schema[date]
         self.y_scaled = pd.Series(scaled_target(frame, spec, sid), index=frame.index)
         self.scale = frame[sid].map(spec.scales).fillna(1.0).to_numpy()
         self.actual = frame[TARGET].to_numpy(dtype=float)
@@ -141,7 +145,15 @@ class ForecastEvaluator:
         self.valid_rows = np.concatenate([v for _, v in self.folds])
 
     def build(self, algorithm: str, params: dict[str, Any]) -> Any:
-        return build_pipeline(algorithm, params, "forecasting", self.schema, self.seed, self.n_jobs)
+        return build_pipeline(
+            algorithm,
+            params,
+            "forecasting",
+            self.schema,
+            self.seed,
+            self.n_jobs,
+            holidays=self.holidays,
+        )
 
     def evaluate(
         self,
@@ -206,8 +218,10 @@ def run_forecasting(
     seed: int,
     n_jobs: int,
     ensemble: bool,
+    holidays: str | None = None,
 ) -> AutoMLResult:
-    """Backtest-driven search, test on the last ``horizon`` periods, refit on everything."""
+    """Backtest-driven search, test on the last ``horizon`` periods, refit on everything.
+    The date is a calendar feature too (``config.calendar``), with ``holidays``' flags."""
     if not isinstance(config.horizon, int) or config.horizon < 1:
         raise InvalidDataError(f"horizon must be a positive integer, got {config.horizon!r}")
     check_table(X)
@@ -232,7 +246,9 @@ def run_forecasting(
     test_cut = cutoffs[-1]
     spec.scales = series_scales(frame[frame[date] <= test_cut], sid)
     features = build_features(frame, spec, sid, date)
-    evaluator = ForecastEvaluator(features, frame, spec, sid, cutoffs, date, metric, seed, n_jobs)
+    evaluator = ForecastEvaluator(
+        features, frame, spec, sid, cutoffs, date, metric, seed, n_jobs, holidays, config.calendar
+    )
     test_fold = evaluator.folds.pop()
     evaluator.valid_rows = np.concatenate([v for _, v in evaluator.folds])
     control.log(

@@ -23,6 +23,18 @@ logger = logging.getLogger("automl")
 Method = Literal["auto", "bayesian", "random_search", "grid_search"]
 METHODS = ("auto", "bayesian", "random_search", "grid_search")
 KEEP_TOP = 8
+# Time planned for the final refit: a fit on all training rows takes a fold's fit time scaled
+# by rows (Evaluation.fit_seconds), times this margin. Small, because the refit stops at the
+# deadline anyway (a member that cannot finish keeps its fold model): a large margin only
+# leaves budget unused.
+REFIT_MARGIN = 1.1
+# Until the final members are known, the reserve covers the refit of the best few trials.
+RESERVE_TOP = 3
+# After the refit: importances, blended fold metrics, the result (measured: well under 0.1 s).
+FINISH_SECONDS = 0.1
+# The exact cost of finishing the run (refitting the members the ensemble would choose now,
+# plus FINISH_SECONDS), given the trials so far and the best of them.
+FinalCost = Callable[["SearchOutcome", TrialResult], float]
 # Warm start order: strong, cheap defaults first so a tiny budget still finds a good model.
 WARM_START_ORDER = (
     "lightgbm",
@@ -84,8 +96,11 @@ class TrialLoop:
         control: RunControl,
         seed: int,
         greater_is_better: bool,
+        final_cost: FinalCost | None = None,
     ) -> None:
         self.evaluator = evaluator
+        self.final_cost = final_cost
+        self._planned_for: frozenset[int] | None = None  # kept trials the reserve was exact for
         self.spaces = spaces
         self.method = "bayesian" if method == "auto" else method
         self.control = control
@@ -161,17 +176,32 @@ class TrialLoop:
             return "max_trials"
         if self.method == "grid_search" and done >= self.planned:
             return "grid_exhausted"
-        if done and self._search_remaining() <= 0:
+        if done and self.search_remaining() <= 0:
             return "timeout"
         return None
 
-    def _search_remaining(self) -> float:
-        return self.control.remaining() - self.reserve_seconds
+    def search_remaining(self) -> float:
+        """Seconds the search may still use: the time left minus what finishing needs.
+
+        Within one rough reserve of the end, the reserve becomes exact: ``final_cost`` of the
+        members chosen now (asked once per set of kept trials)."""
+        left = self.control.remaining() - self.reserve_seconds
+        if left < self.reserve_seconds and self._plan_exactly():
+            left = self.control.remaining() - self.reserve_seconds
+        return left
+
+    def _plan_exactly(self) -> bool:
+        kept = frozenset(self.outcome.evaluations)
+        if self.final_cost is None or self.best is None or kept == self._planned_for:
+            return False
+        self._planned_for = kept
+        self.reserve_seconds = self.final_cost(self.outcome, self.best)
+        return True
 
     def _check(self) -> None:
         if self.control.stop_requested():
             raise TrialInterrupted("cancelled")
-        if self.best is not None and self._search_remaining() <= 0:
+        if self.best is not None and self.search_remaining() <= 0:
             raise TrialInterrupted("timeout")
 
     def _run_one(self) -> None:
@@ -272,9 +302,11 @@ class TrialLoop:
                 key=lambda n: (self.sign * kept[n].score, -n),
             )
             del kept[worst]
-        top = sorted(kept.values(), key=lambda e: -self.sign * e.score)[:3]
+        if self._planned_for is not None and self._planned_for == frozenset(kept):
+            return  # a worse trial that was not kept: the exact plan still holds
+        top = sorted(kept.values(), key=lambda e: -self.sign * e.score)[:RESERVE_TOP]
         # Keep enough time to refit the best few trials on all the training rows.
-        self.reserve_seconds = 1.3 * sum(e.fit_seconds for e in top) + 0.5
+        self.reserve_seconds = REFIT_MARGIN * sum(e.fit_seconds for e in top) + FINISH_SECONDS
 
 
 def run_search(

@@ -19,11 +19,15 @@ from automl.events import RunControl
 from automl.metrics import all_prediction_metrics, greater_is_better, mean_metrics
 from automl.preprocessing import ColumnKind
 from automl.results import AutoMLResult, EnsembleInfo, TrialResult
-from automl.search import Evaluation, SearchOutcome, run_search, sorted_leaderboard
+from automl.search import (
+    FINISH_SECONDS,
+    REFIT_MARGIN,
+    Evaluation,
+    SearchOutcome,
+    TrialLoop,
+    sorted_leaderboard,
+)
 from automl.search_spaces import Space
-
-# Refit estimates: a fit on all training rows takes the folds' time scaled by rows, times this.
-REFIT_MARGIN = 1.3
 
 
 class TrainingFailed(AutoMLError):
@@ -92,7 +96,9 @@ class SupervisedEvaluator:
 
         In the first trial, when the time left would not cover the next fold plus the final
         refit, the trial ends early on the folds done (``partial``), so a budget smaller than
-        one full trial still ends on time with a model."""
+        one full trial still ends on time with a model. In later trials a fold that would not
+        end in the search's time left is not started (the trial ends ``timeout``): not every
+        fit can be interrupted midway."""
         width = (len(self.X),) if self.classes is None else (len(self.X), len(self.classes))
         predictions = np.zeros(width)
         per_fold: list[dict[str, float]] = []
@@ -102,6 +108,8 @@ class SupervisedEvaluator:
         for step, (train, valid) in enumerate(self.folds):
             if per_fold and self._out_of_time(fold_seconds, fit_seconds):
                 break
+            if per_fold and self._no_time_for(float(np.mean(fold_seconds))):
+                raise TrialInterrupted("timeout")
             check()
             model = self.build(algorithm, params)
             started = time.monotonic()
@@ -123,9 +131,12 @@ class SupervisedEvaluator:
             mean_metrics(per_fold),
             None if partial else predictions,
             model,
-            float(np.mean(fit_seconds)),
+            float(np.median(fit_seconds)),  # the median: a busy moment skews one fold
             partial,
         )
+
+    def _no_time_for(self, seconds: float) -> bool:
+        return self.scored_once and self.time_left is not None and self.time_left() < seconds
 
     def _out_of_time(self, fold_seconds: list[float], fit_seconds: list[float]) -> bool:
         if self.time_left is None or self.scored_once:
@@ -230,27 +241,75 @@ def choose_final(
     higher: bool,
     control: RunControl,
     allow_ensemble: bool,
+    planner: FinalPlanner | None = None,
 ) -> tuple[dict[int, float], EnsembleInfo | None]:
-    """Members (trial number -> weight) of the model to deliver, and the ensemble if any."""
+    """Members (trial number -> weight) of the model to deliver, and the ensemble if any
+    (the ``planner``'s choice, the one the search planned its time for, when given)."""
+    if control.cancelled:
+        return {best.number: 1.0}, None
+    if planner is not None:
+        weights, info = planner.choose(outcome, best)
+    else:
+        weights, info = select_final(outcome, best, evaluator, higher, allow_ensemble)
+    if info is not None:
+        control.log(
+            f"Ensemble of trials {info.members} scores {info.cv_score:.5g} "
+            f"(best single {best.cv_score:.5g})"
+        )
+    return weights, info
+
+
+def select_final(
+    outcome: SearchOutcome, best: TrialResult, evaluator: Any, higher: bool, allow_ensemble: bool
+) -> tuple[dict[int, float], EnsembleInfo | None]:
+    """The ensemble selection over the kept trials, or the best trial alone (no events)."""
     kept = {n: e.predictions for n, e in outcome.evaluations.items() if e.predictions is not None}
-    if not allow_ensemble or control.cancelled or len(kept) < 2:
+    if not allow_ensemble or len(kept) < 2:
         return {best.number: 1.0}, None
     selected = select_ensemble(kept, evaluator.score, higher)
     if selected is None:
         return {best.number: 1.0}, None
     weights, score = selected
-    control.log(
-        f"Ensemble of trials {sorted(weights)} scores {score:.5g} (best single {best.cv_score:.5g})"
-    )
     return weights, EnsembleInfo(sorted(weights), [weights[n] for n in sorted(weights)], score)
+
+
+class FinalPlanner:
+    """What finishing the run costs with the members the ensemble would choose now: the
+    search asks near its end (``final_cost``) to stop just in time; the choice is cached per
+    set of kept trials, so the run ends with the members the time was planned for."""
+
+    def __init__(self, evaluator: Any, higher: bool, allow_ensemble: bool) -> None:
+        self.evaluator, self.higher, self.allow_ensemble = evaluator, higher, allow_ensemble
+        self._key: tuple[frozenset[int], int] | None = None
+        self._choice: tuple[dict[int, float], EnsembleInfo | None] = ({}, None)
+
+    def choose(
+        self, outcome: SearchOutcome, best: TrialResult
+    ) -> tuple[dict[int, float], EnsembleInfo | None]:
+        key = (frozenset(outcome.evaluations), best.number)
+        if key != self._key:
+            self._key = key
+            self._choice = select_final(
+                outcome, best, self.evaluator, self.higher, self.allow_ensemble
+            )
+        return self._choice
+
+    def cost(self, outcome: SearchOutcome, best: TrialResult) -> float:
+        weights, _ = self.choose(outcome, best)
+        return refit_estimate(weights, outcome) + FINISH_SECONDS
+
+
+def refit_estimate(weights: dict[int, float], outcome: SearchOutcome) -> float:
+    """Expected time to refit the members on all training rows (their fold fit times scaled
+    to all rows, times ``REFIT_MARGIN``)."""
+    evaluations = outcome.evaluations
+    return REFIT_MARGIN * sum(evaluations[n].fit_seconds for n in weights if n in evaluations)
 
 
 def refit_fits(weights: dict[int, float], outcome: SearchOutcome, seconds_left: float) -> bool:
     """Whether refitting the chosen members on all training rows is expected to end in the
-    time left (their fold fit times scaled to all rows, times ``REFIT_MARGIN``)."""
-    evaluations = outcome.evaluations
-    cost = REFIT_MARGIN * sum(evaluations[n].fit_seconds for n in weights if n in evaluations)
-    return cost <= seconds_left
+    time left."""
+    return refit_estimate(weights, outcome) <= seconds_left
 
 
 def fold_models(
@@ -279,22 +338,72 @@ def refit_members(
 ) -> Any:
     """Fit each member on all training rows; a cancel or the end of the time budget during
     the refit raises TrialInterrupted (the budget covers the refit too)."""
-    by_number = {t.number: t for t in outcome.trials}
-    members = []
+    members = [refit_one(n, outcome, evaluator, X, y, control) for n in sorted(weights)]
+    if len(members) == 1:
+        return members[0]
+    return WeightedEnsemble(members, [weights[n] for n in sorted(weights)], problem_type)
+
+
+def refit_one(
+    number: int,
+    outcome: SearchOutcome,
+    evaluator: Any,
+    X: pd.DataFrame,
+    y: pd.Series,
+    control: RunControl,
+) -> Any:
+    """Trial ``number``'s configuration fitted on ``X``; stops (TrialInterrupted) on a cancel
+    or at the deadline."""
+    trial = next(t for t in outcome.trials if t.number == number)
+    model = evaluator.build(trial.algorithm, trial.params)
     # Fit with the threading the folds had (their times are the estimate the budget planned
     # with): one OpenMP thread when the folds' training parts were small.
     fold_rows = max((len(train) for train, _ in evaluator.folds), default=len(X))
     threads = 1 if fold_rows < SMALL_DATA_ROWS else None
-    for number in sorted(weights):
-        trial = by_number[number]
-        model = evaluator.build(trial.algorithm, trial.params)
-        if threads == 1 and "n_jobs" in model[-1].get_params():
-            model[-1].set_params(n_jobs=1)
-        with threadpool_limits(limits=threads, user_api="openmp"):
-            members.append(fit_pipeline(model, X, y, control.check))
-    if len(members) == 1:
-        return members[0]
-    return WeightedEnsemble(members, [weights[n] for n in sorted(weights)], problem_type)
+    if threads == 1 and "n_jobs" in model[-1].get_params():
+        model[-1].set_params(n_jobs=1)
+    with threadpool_limits(limits=threads):
+        return fit_pipeline(model, X, y, control.check)
+
+
+def refit_within(
+    weights: dict[int, float],
+    best: int,
+    outcome: SearchOutcome,
+    evaluator: Any,
+    X: pd.DataFrame,
+    y: pd.Series,
+    control: RunControl,
+    problem_type: str,
+) -> tuple[Any, int]:
+    """The delivered model and how many members were refit on all training rows.
+
+    Members are refit heaviest first while each one's expected fit time (without the
+    reserve's margin: the deadline stops a refit that runs late) fits the time left; one that
+    does not, or that the deadline stops, keeps its model fitted on the folds, so the run ends
+    on time with the members and weights its scores describe. A cancel raises
+    TrialInterrupted."""
+    refit: dict[int, Any] = {}
+    for number in sorted(weights, key=lambda n: (-weights[n], n)):
+        if outcome.evaluations[number].fit_seconds > control.remaining():
+            continue
+        try:
+            refit[number] = refit_one(number, outcome, evaluator, X, y, control)
+        except TrialInterrupted as stop:
+            if stop.reason == "cancelled":
+                raise
+            break
+    numbers = sorted(weights)
+    if len(refit) == len(numbers):
+        models = [refit[n] for n in numbers]
+    else:
+        models = [refit.get(n, outcome.evaluations[n].model) for n in numbers]
+        classes = {len(m.classes_) for m in models} if problem_type == "classification" else {0}
+        if any(m is None for m in models) or len(classes) > 1:
+            return fold_models(weights, outcome, best, problem_type), 0
+    if len(models) == 1:
+        return models[0], len(refit)
+    return WeightedEnsemble(models, [weights[n] for n in numbers], problem_type), len(refit)
 
 
 def run_supervised(
@@ -330,31 +439,35 @@ def run_supervised(
         n_jobs,
         classes,
         holidays,
-        control.remaining,
     )
     control.log(
         f"Searching {sorted(spaces)} with {method} on {len(X_train)} rows, "
         f"{len(folds)}-fold CV, metric {metric}"
     )
     t0 = time.monotonic()
-    outcome = run_search(evaluator, spaces, method, control, seed, higher)
+    planner = FinalPlanner(evaluator, higher, ensemble)
+    loop = TrialLoop(evaluator, spaces, method, control, seed, higher, planner.cost)
+    evaluator.time_left = loop.search_remaining  # what the search may use, refit reserved
+    outcome = loop.run()
     search_seconds = time.monotonic() - t0
     best = finish_search(outcome, control, higher)
     t1 = time.monotonic()
-    weights, info = choose_final(outcome, best, evaluator, higher, control, ensemble)
-    refit = not control.cancelled and refit_fits(weights, outcome, control.remaining())
-    if not refit and not control.cancelled:
-        control.log("Not enough time left to refit; keeping the models fitted on the folds")
+    weights, info = choose_final(outcome, best, evaluator, higher, control, ensemble, planner)
     try:
-        if not refit:
-            raise TrialInterrupted("cancelled" if control.cancelled else "timeout")
-        final = refit_members(weights, outcome, evaluator, X_train, y_train, control, problem_type)
-    except TrialInterrupted as stop:
-        if refit:
-            control.log(f"Final refit interrupted ({stop.reason}); keeping the fold models")
+        if control.cancelled:
+            raise TrialInterrupted("cancelled")
+        final, refit = refit_within(
+            weights, best.number, outcome, evaluator, X_train, y_train, control, problem_type
+        )
+        if refit < len(weights):
+            control.log(
+                f"Refit {refit} of {len(weights)} model(s) on all rows in the time left; "
+                "the others keep their fit on the folds"
+            )
+    except TrialInterrupted:
         final = fold_models(weights, outcome, best.number, problem_type)
-        if not isinstance(final, WeightedEnsemble):
-            info = None
+    if info is not None and not isinstance(final, WeightedEnsemble):
+        info = None
     refit_seconds = time.monotonic() - t1
     test_metrics: dict[str, float] = {}
     if X_test is not None and y_test is not None:

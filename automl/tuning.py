@@ -99,7 +99,7 @@ class _CVScorer:
     def fit(self, estimator: Any, X: pd.DataFrame, y: pd.Series, check: Callable[[], None]) -> Any:
         last = estimator[-1] if isinstance(estimator, Pipeline) else estimator
         small = len(X) < SMALL_DATA_ROWS
-        with threadpool_limits(limits=1 if small else None, user_api="openmp"):
+        with threadpool_limits(limits=1 if small else None):  # OpenMP and BLAS
             xgboost = small and family_from_class(last) == "xgboost"
             if xgboost and last.get_params().get("n_jobs") in (None, -1):
                 last.set_params(n_jobs=1)  # threads cost more than they give on few rows

@@ -4,7 +4,9 @@ Every system gets the same outer train/test split (75/25, stratified for classif
 dated sales tasks hold out the last 25% of days) and the same wall-clock budget; the engine
 runs with ``test_size=0`` so it trains on the whole outer training part, like FLAML. Scores: R2
 (regression), ROC AUC (binary), accuracy (multiclass); higher is better, ``ratio`` is ours /
-FLAML. ``<system>_x`` is wall time / budget, the final refit included (goal: at most 1.05).
+FLAML. ``<system>_x`` is training wall time / budget (test scoring excluded), the final refit
+included (goal: within 5% of the budget; the default LightGBM has no budget, its figure is for
+scale). Our search and refit seconds are printed per dataset.
 
 Dates: ``sales_dates`` is daily sales of 30 listings over three years (weekly and yearly
 seasonality, national holidays, promotions); its ``date`` column is a datetime. Ours turns it
@@ -152,7 +154,7 @@ def score(kind: str, y_true: pd.Series, model: Estimator, X: pd.DataFrame) -> fl
 def run_ours(task: Task, X: pd.DataFrame, y: pd.Series, budget: float, seed: int) -> Estimator:
     problem = "regression" if task.kind == "regression" else "classification"
     metric = {"regression": "r2", "binary": "roc_auc", "multiclass": "accuracy"}[task.kind]
-    return run_automl(
+    result = run_automl(
         X,
         y,
         problem,
@@ -161,7 +163,14 @@ def run_ours(task: Task, X: pd.DataFrame, y: pd.Series, budget: float, seed: int
         seed=seed,
         test_size=0,
         holidays=HOLIDAYS,
-    ).best_estimator
+    )
+    timings = ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
+    members = result.ensemble.members if result.ensemble else [result.best_trial.number]
+    print(
+        f"  ours on {task.name}: {len(result.leaderboard)} trials, final {members}, {timings}",
+        flush=True,
+    )
+    return result.best_estimator
 
 
 def run_flaml(task: Task, X: pd.DataFrame, y: pd.Series, budget: float, seed: int) -> Estimator:
@@ -254,17 +263,16 @@ def main() -> None:
         for name, runner in SYSTEMS.items():
             started = time.monotonic()
             model = runner(task, X_train, y_train, args.budget, args.seed)
+            wall = time.monotonic() - started  # training only: scoring the test part is not
             row[name] = score(task.kind, y_test, model, X_test)
-            wall = time.monotonic() - started
             row[f"{name}_s"] = round(wall, 1)
-            if name != "lightgbm":  # the default LightGBM has no budget
-                row[f"{name}_x"] = round(wall / args.budget, 3)
+            row[f"{name}_x"] = round(wall / args.budget, 3)  # LightGBM: no budget, for scale
         row["ratio"] = row["ours"] / row["flaml"]
         rows.append(row)
         print(
             f"{task.name}: ours={row['ours']:.4f} flaml={row['flaml']:.4f} "
             f"lightgbm={row['lightgbm']:.4f} wall/budget ours={row['ours_x']:.3f} "
-            f"flaml={row['flaml_x']:.3f}",
+            f"flaml={row['flaml_x']:.3f} lightgbm={row['lightgbm_x']:.3f}",
             flush=True,
         )
     table = pd.DataFrame(rows)

@@ -65,7 +65,6 @@ class NoopTrainer:
     async def train(self, job: Any, on_event: Any, should_stop: Any) -> TrainingOutcome:
         return TrainingOutcome(
             metrics=RunMetrics(job.metric, 0.0, "noop", 0, "noop"),
-            model_metrics={"metric": job.metric, "cvScore": 0.0},
             feature_importances=None,
             input_schema={},
             artifact_key=f"{job.account_id}/models/noop.joblib",

@@ -756,10 +756,7 @@ TrainingEvent: TypeAlias = TrialFinished | Best | Progress | Log
 class TrainingOutcome:
     """What a finished training produced."""
 
-    metrics: RunMetrics
-    # The same scores as the JSON document a registered model keeps (Model.metrics is still
-    # a dict; drop this once models hold RunMetrics too).
-    model_metrics: dict[str, Any]
+    metrics: RunMetrics  # the run's, and the registered model's
     feature_importances: dict[str, float] | None
     input_schema: dict[str, str]
     artifact_key: str

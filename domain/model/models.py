@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from domain.errors import InvalidInput
 from domain.model.common import new_id
+from domain.model.runs import RunMetrics
 
 
 class ModelStage(enum.Enum):
@@ -28,7 +28,7 @@ class Model:
     experiment_id: str
     run_id: str
     stage: ModelStage
-    metrics: dict[str, Any]
+    metrics: RunMetrics  # what the run that registered it scored
     created_at: datetime
     feature_importances: dict[str, float] | None = None
     artifact_key: str | None = None

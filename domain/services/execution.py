@@ -462,7 +462,7 @@ class RunExecution:
                             experiment_id=current.experiment_id,
                             run_id=current.id,
                             stage=ModelStage.NONE,
-                            metrics=outcome.model_metrics,
+                            metrics=outcome.metrics,
                             created_at=now,
                             feature_importances=outcome.feature_importances,
                             artifact_key=outcome.artifact_key,

@@ -10,13 +10,15 @@ from strawberry.scalars import JSON
 
 from domain.errors import NotFound
 from domain.model.models import Model, ModelStage
+from domain.model.runs import RunMetrics
 from domain.pagination import PageRequest
 from domain.ports import ModelFilter
+from server.run_json import metrics_summary
 from server.schema.context import Info
 from server.schema.pagination import Connection, connection
 
 if TYPE_CHECKING:
-    from server.schema.runs import RunType
+    from server.schema.runs import RunMetricsType, RunType
 
 ModelStageEnum = strawberry.enum(ModelStage, name="ModelStage")
 
@@ -25,7 +27,9 @@ ModelStageEnum = strawberry.enum(ModelStage, name="ModelStage")
 class ModelType:
     id: strawberry.ID
     stage: ModelStageEnum  # type: ignore[valid-type]
-    metrics: JSON
+    metrics: JSON = strawberry.field(
+        description="What the run that registered it scored, as JSON; `results` has it typed."
+    )
     feature_importances: JSON | None
     input_schema: JSON | None = strawberry.field(
         description="Column -> kind (numeric, boolean, categorical, datetime) predict expects."
@@ -33,19 +37,27 @@ class ModelType:
     problem_type: str | None
     created_at: datetime
     run_id: strawberry.Private[str]
+    run_metrics: strawberry.Private[RunMetrics]
 
     @classmethod
     def of(cls, model: Model) -> ModelType:
         return cls(
             id=strawberry.ID(model.id),
             stage=model.stage,
-            metrics=JSON(model.metrics),
+            metrics=JSON(metrics_summary(model.metrics)),
             feature_importances=JSON(model.feature_importances),
             input_schema=JSON(model.input_schema),
             problem_type=model.problem_type,
             created_at=model.created_at,
             run_id=model.run_id,
+            run_metrics=model.metrics,
         )
+
+    @strawberry.field(description="What the run that registered it scored.")
+    def results(self) -> Annotated[RunMetricsType, strawberry.lazy("server.schema.runs")]:
+        from server.schema.runs import RunMetricsType
+
+        return RunMetricsType.of(self.run_metrics)
 
     @strawberry.field
     async def run(self, info: Info) -> Annotated[RunType, strawberry.lazy("server.schema.runs")]:

@@ -25,7 +25,7 @@ UNAUTHORIZED = ApiError(401, "unauthorized", "invalid access token")
 def error_response(error: ApiError) -> JSONResponse:
     headers = {}
     if error.status == 429:
-        headers["Retry-After"] = "1"
+        headers["Retry-After"] = str(1 if error.retry_after is None else error.retry_after)
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
 

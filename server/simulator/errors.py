@@ -6,8 +6,16 @@ from __future__ import annotations
 class ApiError(Exception):
     """An HTTP error answer of the simulated API."""
 
-    def __init__(self, status: int, error: str, message: str, cause_code: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        cause_code: str | None = None,
+        retry_after: int | None = None,
+    ):
         super().__init__(message)
+        self.retry_after = retry_after  # seconds, sent as Retry-After (429s)
         self.status = status
         self.error = error
         self.message = message

@@ -40,7 +40,12 @@ class Faults:
     def failure(self) -> ApiError | None:
         """The injected error for this request, if any."""
         if self.rate_429 and self.rng.random() < self.rate_429:
-            return ApiError(429, "too_many_requests", "rate limit exceeded, retry later")
+            return ApiError(
+                429,
+                "too_many_requests",
+                "rate limit exceeded, retry later",
+                retry_after=self.retry_after_seconds,
+            )
         if self.rate_5xx and self.rng.random() < self.rate_5xx:
             return ApiError(503, "service_unavailable", "the service is temporarily unavailable")
         return None

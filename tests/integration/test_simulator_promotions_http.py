@@ -264,13 +264,13 @@ def test_a_replayed_notification_keeps_its_id(
 
 
 def test_a_429_rate_of_one_answers_429_with_retry_after(base_url: str, seller: Seller) -> None:
-    httpx.post(f"{base_url}/_sim/faults", json={"rate_429": 1.0})
+    httpx.post(f"{base_url}/_sim/faults", json={"rate_429": 1.0, "retry_after_seconds": 3})
     try:
         answers = [seller.client.get("/users/me") for _ in range(3)]
     finally:
-        httpx.post(f"{base_url}/_sim/faults", json={"rate_429": 0.0})
+        httpx.post(f"{base_url}/_sim/faults", json={"rate_429": 0.0, "retry_after_seconds": 1})
     assert {answer.status_code for answer in answers} == {429}
-    assert answers[0].headers["Retry-After"] == "1"
+    assert answers[0].headers["Retry-After"] == "3"  # the configured wait, not a constant
     assert seller.client.get("/users/me").status_code == 200
 
 

@@ -115,6 +115,7 @@ query RunsAndModels($first: Int) {
 async def add_models(container: Container, seller: Seller) -> None:
     """A model for every running run of the seller (the first attempt of each experiment)."""
     from domain.model.models import Model, ModelStage
+    from domain.model.runs import RunMetrics
     from domain.ports import RunFilter
 
     async with container.uow() as uow:
@@ -128,7 +129,7 @@ async def add_models(container: Container, seller: Seller) -> None:
                     experiment_id=run.experiment_id,
                     run_id=run.id,
                     stage=ModelStage.STAGING,
-                    metrics={},
+                    metrics=RunMetrics("rmse", 1.0, "ridge", 1, "max_trials"),
                     created_at=container.clock.now(),
                 )
             )

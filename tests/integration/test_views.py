@@ -11,7 +11,7 @@ from decimal import Decimal
 from domain.model.accounts import Principal
 from domain.model.experiments import ProblemType
 from domain.model.models import Model, ModelStage
-from domain.model.runs import BestTrialQuery, Run, RunConfig, RunStatus, Trial
+from domain.model.runs import BestTrialQuery, Run, RunConfig, RunMetrics, RunStatus, Trial
 from domain.pagination import PageRequest
 from domain.ports import (
     CampaignFilter,
@@ -62,7 +62,7 @@ async def seed(container: Container) -> Seeded:
         experiment_id=experiment.id,
         run_id=run.id,
         stage=ModelStage.PRODUCTION,
-        metrics={"cv": {"rmse": 1.0}},
+        metrics=RunMetrics("rmse", 1.0, "ridge", 3, "max_trials", cv={"rmse": 1.0}),
         created_at=now,
     )
     async with container.uow() as uow:

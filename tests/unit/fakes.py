@@ -697,7 +697,6 @@ def outcome(score: float = 1.5, artifact_key: str = "models/fake.joblib") -> Tra
             cv={"rmse": score},
             members=(EnsembleMember(1, "random_forest", 1.0, score),),
         ),
-        model_metrics={"rmse": score},
         feature_importances={"price": 1.0},
         input_schema={"price": "numeric"},
         artifact_key=artifact_key,

@@ -23,7 +23,7 @@ class SqlModelRepository(SqlRepository[Model, ModelRow]):
             experiment_id=row.experiment_id,
             run_id=row.run_id,
             stage=ModelStage(row.stage),
-            metrics=row.metrics or {},
+            metrics=row.metrics,
             created_at=row.created_at,
             feature_importances=row.feature_importances,
             artifact_key=row.artifact_key,

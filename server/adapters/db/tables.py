@@ -250,7 +250,8 @@ class ModelRow(Base):
     experiment_id: Mapped[str] = mapped_column(ID, ForeignKey("experiments.id"))
     run_id: Mapped[str] = mapped_column(ID, ForeignKey("runs.id"))
     stage: Mapped[str] = mapped_column(String(16))
-    metrics: Mapped[dict[str, Any]]
+    # The same mapping as runs.metrics (a model's JSON has always been the run's summary).
+    metrics: Mapped[RunMetrics] = mapped_column(RunMetricsJSON)
     feature_importances: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     artifact_key: Mapped[str | None] = mapped_column(String(255))
     input_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON)

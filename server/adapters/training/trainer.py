@@ -31,7 +31,6 @@ from server.adapters.artifacts.private import FILE_MODE, private_dir
 from server.adapters.artifacts.store import LocalArtifactStore
 from server.adapters.artifacts.tables import CSV_ENCODING
 from server.adapters.training.events import training_event
-from server.run_json import metrics_summary
 
 log = logging.getLogger(__name__)
 STOP_POLL_SECONDS = 0.1  # how soon a stop request (a cancel) reaches the engine
@@ -191,7 +190,6 @@ class AutoMLTrainer:
             log.warning("MLflow tracking failed: %s", result.tracking_error)
         return TrainingOutcome(
             metrics=metrics,
-            model_metrics=metrics_summary(metrics),
             feature_importances=dict(result.feature_importances or {}) or None,
             input_schema=dict(result.input_schema),
             artifact_key=artifact_key,

@@ -20,6 +20,12 @@ async def test_a_registered_ensemble_is_the_runs_best(stack: Stack, stack_api: A
     assert finished["status"] == "SUCCEEDED", finished["error"]
     model = finished["model"]
     assert model["metrics"]["ensemble"] is True, "the seeded search should end in an ensemble"
+    # The typed scores of the model are its run's, and the same as its JSON.
+    assert model["results"] == {
+        "cvScore": model["metrics"]["cvScore"],
+        "ensemble": True,
+        "trials": finished["results"]["trials"],
+    }
 
     best = finished["best"]
     assert best["ensemble"] is True
