@@ -30,6 +30,7 @@ from server.http import GraphQLView
 from server.marketplace_http import marketplace_routes
 from server.ratelimit import RateLimitMiddleware
 from server.schema import build_schema
+from server.simulator_mount import SIMULATOR_PATH, MountedSimulator
 from server.uploads import UploadGuard
 
 log = logging.getLogger("mlproject.http")
@@ -62,7 +63,11 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            log.info(
+            # The mounted simulator is the marketplace's side: its traffic is not our requests.
+            path = scope.get("path") or ""
+            level = logging.DEBUG if path.startswith(SIMULATOR_PATH) else logging.INFO
+            log.log(
+                level,
                 "request",
                 extra={
                     "request_id": request_id,
@@ -90,6 +95,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def ready(_: Request) -> JSONResponse:
         ok, body = await readiness(container.engine, health_redis)
         return JSONResponse(body, status_code=200 if ok else 503)
+
+    simulator = MountedSimulator(settings) if settings.simulator_mount else None
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -122,6 +129,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             await container.jobs.aclose(grace=settings.shutdown_grace_seconds)
         if health_redis is not None:
             await health_redis.aclose()
+        if simulator is not None:
+            await simulator.aclose()
         await container.aclose()
 
     middleware = [Middleware(RequestLog)]
@@ -153,6 +162,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     ]
     if container.marketplace is not None:
         routes += marketplace_routes(container)
+    if simulator is not None:
+        routes.append(Mount(SIMULATOR_PATH, app=simulator, name="simulator"))
     if page is not None:
         routes.append(Mount(ASSETS_PATH, app=graphiql_assets(), name="graphiql-assets"))
     app = Starlette(

@@ -36,7 +36,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from server.migrate import upgrade
     from server.preflight import check_database, check_redis
 
-    settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
+    settings = settings.listening_on(args.host or settings.host, args.port or settings.port)
     # The embedded database migrates itself; a shared one is migrated on purpose.
     migrating = settings.database_url.startswith("sqlite") or args.migrate
     check_database(settings.database_url, migrated=not migrating)

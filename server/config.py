@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEFAULT_DATA_DIR = "./data"
@@ -168,6 +168,7 @@ class Settings:
     simulator_client_id: str = "111"  # the simulator's one OAuth app
     simulator_client_secret: str = "simulator-secret"
     simulator_rate_limit: float = 0.0  # requests/s per seller to the simulator; 0 = unthrottled
+    simulator_mount: bool = True  # `serve` mounts the simulator at /simulator (embedded default)
     ml_redirect_uri: str = "http://127.0.0.1:8000/oauth/mercadolivre/callback"
     sync_concurrency: int = 2  # embedded mode: syncs running at once in the API process
     sync_lease_seconds: float = 60.0  # a RUNNING sync silent this long was killed: resumable
@@ -269,11 +270,28 @@ class Settings:
             simulator_client_id=env.get("SIMULATOR_CLIENT_ID") or "111",
             simulator_client_secret=env.get("SIMULATOR_CLIENT_SECRET") or "simulator-secret",
             simulator_rate_limit=_float(env, "SIMULATOR_RATE_LIMIT", 0.0, 0.0),
+            simulator_mount=_bool(env, "SIMULATOR_MOUNT", not env.get("REDIS_URL")),
             ml_redirect_uri=_base_url(
                 env, "ML_REDIRECT_URI", f"{local}/oauth/mercadolivre/callback"
             ),
             sync_concurrency=_int(env, "SYNC_CONCURRENCY", 2),
             sync_lease_seconds=_float(env, "SYNC_LEASE_SECONDS", 60.0, 1.0),
+        )
+
+    def listening_on(self, host: str, port: int) -> Settings:
+        """These settings served at host:port; the URLs that pointed at this server follow it
+        (the embedded simulator's and the OAuth callback's), explicit other URLs stay."""
+        old, new = f"http://{self.host}:{self.port}", f"http://{host}:{port}"
+
+        def moved(url: str) -> str:
+            return new + url[len(old) :] if url.startswith(old + "/") else url
+
+        return replace(
+            self,
+            host=host,
+            port=port,
+            simulator_url=moved(self.simulator_url),
+            ml_redirect_uri=moved(self.ml_redirect_uri),
         )
 
     def signing_key(self) -> str:

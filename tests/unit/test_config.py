@@ -37,3 +37,20 @@ def test_development_keeps_a_generated_key(tmp_path: Path) -> None:
     assert len(key) >= 32
     assert Settings.from_env({"DATA_DIR": str(tmp_path)}).signing_key() == key
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_urls_that_pointed_at_the_server_follow_its_address() -> None:
+    settings = Settings.from_env({"SECRET_KEY": "x" * 40, "PORT": "8000"})
+    assert settings.simulator_mount  # embedded mode (no REDIS_URL) mounts the simulator
+    moved = settings.listening_on("127.0.0.1", 9123)
+    assert moved.simulator_url == "http://127.0.0.1:9123/simulator"
+    assert moved.ml_redirect_uri == "http://127.0.0.1:9123/oauth/mercadolivre/callback"
+    elsewhere = Settings.from_env(
+        {
+            "SECRET_KEY": "x" * 40,
+            "SIMULATOR_URL": "http://sim.internal:8100",
+            "REDIS_URL": "redis://r",
+        }
+    )
+    assert not elsewhere.simulator_mount
+    assert elsewhere.listening_on("0.0.0.0", 9000).simulator_url == "http://sim.internal:8100"
