@@ -28,6 +28,7 @@ from domain.ports import Clock, UnitOfWorkFactory
 from domain.services.shops import Shop, Shops
 
 INVITATION_TYPES = ("DEAL", "LIGHTNING", "DOD")
+MAX_DEAL_PRICE = Decimal("100000000")  # R$ 100 million: more than any listing costs
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +79,10 @@ class PromotionService:
     async def join(self, principal: Principal, ask: JoinRequest) -> PriceChange:
         principal.require_write()
         listing = ask.listing_id.strip().upper()
-        if not ask.deal_price.is_finite() or ask.deal_price <= 0:
-            raise InvalidInput("dealPrice must be a positive amount.", field="deal_price")
+        if not ask.deal_price.is_finite() or not 0 < ask.deal_price < MAX_DEAL_PRICE:
+            raise InvalidInput(
+                f"dealPrice must be a positive amount below {MAX_DEAL_PRICE}.", field="deal_price"
+            )
         deal = ask.deal_price.quantize(CENT)
         campaign = await self._campaign(principal, ask.campaign_id)
         shop = await self._shop(principal, listing)

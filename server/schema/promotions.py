@@ -9,6 +9,7 @@ import strawberry
 
 from domain.errors import Conflict
 from domain.marketplace import PromotionCandidate
+from domain.model.common import require_aware
 from domain.model.marketplace import PriceChange, PriceChangeReason
 from domain.pagination import PageRequest
 from domain.ports import PriceChangeFilter
@@ -177,8 +178,8 @@ class PromotionQuery:
         where = PriceChangeFilter(
             listing_id=str(filter.listing_id) if filter and filter.listing_id else None,
             reason=filter.reason if filter else None,
-            since=filter.from_ if filter else None,
-            until=filter.to if filter else None,
+            since=require_aware(filter.from_, "from") if filter and filter.from_ else None,
+            until=require_aware(filter.to, "to") if filter and filter.to else None,
         )
         page = await info.context.views.price_change_page(PageRequest.of(first, after), where)
         return connection(page, PriceChangeType.of)
