@@ -381,7 +381,10 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work; `read_only` for one that never commits (cheaper: no transaction
+        to open and roll back where the database allows it)."""
+        ...
 
 
 # -- runs: execution, events, jobs ---------------------------------------------------------------

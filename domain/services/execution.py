@@ -396,7 +396,7 @@ class RunExecution:
 
     async def _still_ours(self, run: Run) -> bool:
         try:
-            async with self._uow() as uow:
+            async with self._uow(read_only=True) as uow:
                 current = await uow.runs.find(run.id)
         except Exception:
             return True  # cannot tell: keep beating, the next beat decides
@@ -602,7 +602,7 @@ class Sweeper:
         """One pass; returns how many runs it changed or re-enqueued."""
         now = self._clock.now()
         changed = 0
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             stale = await uow.runs.stale(now - self._policy.heartbeat_timeout, limit=100)
         for candidate in stale:
             try:
@@ -641,7 +641,7 @@ class Sweeper:
                 await self._outbox.enqueue([(run.id, run.attempt)])
         changed += await self._outbox.relay(now)
         await self._events.relay_pending()
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             waiting = await uow.runs.queued_before(now - self._policy.requeue_after, limit=100)
         # Same job ids: a no-op for jobs the queue still has.
         changed += await self._outbox.enqueue(
@@ -652,7 +652,7 @@ class Sweeper:
     async def requeue_waiting(self) -> int:
         """Enqueue every queued run at once: an embedded server starting again lost its
         in-memory queue (runs handed back at shutdown wait in QUEUED)."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             waiting = await uow.runs.queued_before(self._clock.now() + timedelta(days=1), 1000)
         await self._outbox.enqueue([(run.id, run.attempt) for run in waiting], clear=False)
         return len(waiting)

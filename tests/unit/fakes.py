@@ -190,8 +190,9 @@ class FakeUnitOfWork:
     run_events: RunEventRepository
     run_outbox: RunOutboxRepository
 
-    def __init__(self, db: FakeDatabase) -> None:
+    def __init__(self, db: FakeDatabase, read_only: bool = False) -> None:
         self.db = db
+        self.read_only = read_only
 
     async def __aenter__(self) -> Self:
         self.tables = copy.deepcopy(self.db.tables)
@@ -230,6 +231,8 @@ class FakeUnitOfWork:
         _check_unique_keys(runs.values())
 
     async def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("A read-only unit of work writes nothing.")
         await self.db.reached("commit")
         for run_id, version in self.run_versions.items():
             committed = self.db.tables["runs"].get(run_id)
@@ -256,8 +259,8 @@ class FakeUnitOfWorkFactory:
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
 
-    def __call__(self) -> FakeUnitOfWork:
-        return FakeUnitOfWork(self.db)
+    def __call__(self, *, read_only: bool = False) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.db, read_only)
 
 
 class _NotFaked:
