@@ -416,10 +416,17 @@ class RunEventRepository(Protocol):
     """A run's whole event log, the durable truth the live stream relays."""
 
     async def append(
-        self, run_id: str, events: Sequence[NewRunEvent], at: datetime
+        self,
+        run_id: str,
+        events: Sequence[NewRunEvent],
+        at: datetime,
+        *,
+        saving: Run | None = None,
     ) -> list[RunEvent]:
         """Number the events with the run's next seqs and store them, in this transaction
-        (the counter is a column of the run, so concurrent writers queue behind each other)."""
+        (the counter is a column of the run, so concurrent writers queue behind each other).
+        With `saving`, the run's new state is saved too, in the same write (as `runs.save`:
+        StaleAttempt when its version moved on)."""
         ...
 
     async def after(self, run_id: str, after_seq: int, limit: int) -> list[RunEvent]: ...

@@ -261,9 +261,11 @@ class RunExecution:
                 if current is None:
                     return None
                 queued = current.hand_back(attempt, now)
-                await uow.runs.save(current)
                 stored = await uow.run_events.append(
-                    current.id, [NewRunEvent.status(current, handedBackBy=self._worker_id)], now
+                    current.id,
+                    [NewRunEvent.status(current, handedBackBy=self._worker_id)],
+                    now,
+                    saving=current,
                 )
                 if queued:
                     await uow.run_outbox.add(current.id, current.attempt, now)
@@ -296,9 +298,8 @@ class RunExecution:
             )
             if experiment is None or dataset is None:
                 raise StaleAttempt(f"The experiment or dataset of run {run_id} is gone.")
-            await uow.runs.save(run)
             claimed = await uow.run_events.append(
-                run.id, [NewRunEvent.status(run, worker=self._worker_id)], now
+                run.id, [NewRunEvent.status(run, worker=self._worker_id)], now, saving=run
             )
             # The attempt is taken: its enqueue intent is done (startRun does not clear it,
             # which saves a transaction per run).
@@ -472,14 +473,14 @@ class RunExecution:
                     )
                 current.error = error
                 current.move_to(status, now)
-                await uow.runs.save(current)  # StaleAttempt when `known` was out of date
                 news = [new for new, _ in pending]
                 if error:
                     news.append(NewRunEvent(RunEventType.ERROR, error, None, None))
                 news.append(NewRunEvent.status(current))
                 for trial in (trial for _, trial in pending if trial is not None):
                     await uow.trials.add(trial)
-                stored = await uow.run_events.append(current.id, news, now)
+                # StaleAttempt when `known` was out of date
+                stored = await uow.run_events.append(current.id, news, now, saving=current)
                 await uow.commit()
         except StaleAttempt:
             if known is not None:
@@ -625,9 +626,8 @@ class Sweeper:
                             crashed.data,
                         )
                         await uow.run_outbox.add(run.id, run.attempt, now)
-                    await uow.runs.save(run)
                     stored = await uow.run_events.append(
-                        run.id, [crashed, NewRunEvent.status(run)], now
+                        run.id, [crashed, NewRunEvent.status(run)], now, saving=run
                     )
                     await uow.commit()
             except StaleAttempt:

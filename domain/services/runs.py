@@ -116,7 +116,8 @@ class RunService:
             # all of it is stored, or nothing is.
             try:
                 await uow.runs.add(run)
-                await uow.flush()  # a concurrent submit with the same key clashes here
+                # Numbered in the run's own row, written with it (a concurrent submit with the
+                # same key clashes there: Conflict).
                 events = await uow.run_events.append(run.id, [NewRunEvent.status(run)], now)
                 await uow.run_outbox.add(run.id, run.attempt, now)
                 await uow.commit()
@@ -153,8 +154,9 @@ class RunService:
                     run = found
                     now = self._clock.now()
                     run.request_cancel(now)
-                    await uow.runs.save(run)
-                    events = await uow.run_events.append(run.id, [NewRunEvent.status(run)], now)
+                    events = await uow.run_events.append(
+                        run.id, [NewRunEvent.status(run)], now, saving=run
+                    )
                     await uow.run_outbox.remove([(run.id, run.attempt)])
                     await uow.commit()
                 break

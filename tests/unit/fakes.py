@@ -543,8 +543,15 @@ class FakeRunEvents:
         self._uow = uow
 
     async def append(
-        self, run_id: str, events: Sequence[NewRunEvent], at: datetime
+        self,
+        run_id: str,
+        events: Sequence[NewRunEvent],
+        at: datetime,
+        *,
+        saving: Run | None = None,
     ) -> list[RunEvent]:
+        if saving is not None:
+            await self._uow.runs.save(saving)
         if not events:
             return []
         if run_id not in self._uow.tables["runs"]:

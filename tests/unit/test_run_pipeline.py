@@ -113,7 +113,11 @@ class FakeUow:
     async def _add_trial(self, trial: Trial) -> None:
         self.writes.append(lambda: self.store.trials.append(trial))
 
-    async def _append(self, run_id: str, news: Sequence[NewRunEvent], at: datetime) -> list:
+    async def _append(
+        self, run_id: str, news: Sequence[NewRunEvent], at: datetime, saving: Run | None = None
+    ) -> list:
+        if saving is not None:
+            await self.save(saving)
         pending = sum(len(getattr(w, "events", ())) for w in self.writes)
         first = len(self.store.events) + pending + 1
         stored = [
@@ -197,7 +201,7 @@ def setup(
     store.outbox.add((run.id, 1))
     events = Events()
     policy = ExecutionPolicy(heartbeat_interval=heartbeat, heartbeat_timeout=heartbeat * 2)
-    execution = RunExecution(lambda: FakeUow(store), Clock(), trainer, events, policy)  # type: ignore[arg-type]
+    execution = RunExecution(lambda **_: FakeUow(store), Clock(), trainer, events, policy)  # type: ignore[arg-type]
     return store, execution, run, events
 
 
@@ -235,9 +239,9 @@ async def test_cancel_interrupts_a_running_attempt_without_a_heartbeat() -> None
     signals = Signals()
     signals.execution = execution
     service = RunService(
-        lambda: FakeUow(store),  # type: ignore[arg-type]
+        lambda **_: FakeUow(store),  # type: ignore[arg-type]
         Clock(),
-        RunOutbox(lambda: FakeUow(store), jobs=None),  # type: ignore[arg-type]
+        RunOutbox(lambda **_: FakeUow(store), jobs=None),  # type: ignore[arg-type]
         events,  # type: ignore[arg-type]
         signals=signals,
         catalogue=FakeCatalogue(),

@@ -21,14 +21,27 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from domain.errors import Conflict
 from domain.pagination import Cursor, Page, PageRequest
 from server.adapters.db.tables import Base
 
 E = TypeVar("E")
 R = TypeVar("R", bound=Base)
+
+
+CLASH = "This clashes with a change made at the same time; try again."
+
+
+async def flush_or_conflict(session: AsyncSession) -> None:
+    """Send pending writes; a uniqueness race lost to a concurrent writer is a Conflict."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(CLASH) from exc
 
 
 class FieldMapper(Generic[E, R]):

@@ -20,7 +20,7 @@ from domain.model.runs import (
 )
 from domain.pagination import Page, PageRequest, offset_cursor
 from domain.ports import RunFilter
-from server.adapters.db.base import FieldMapper, SqlRepository
+from server.adapters.db.base import FieldMapper, SqlRepository, flush_or_conflict
 from server.adapters.db.tables import (
     AccountRow,
     RunEventRow,
@@ -46,17 +46,24 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
 
     async def save(self, entity: Run) -> None:
         """Compare-and-set on the version: a concurrent writer makes this a StaleAttempt."""
+        await self.save_counting(entity, 0)
+
+    async def save_counting(self, entity: Run, new_events: int) -> int:
+        """`save`, taking `new_events` seqs of the run's event counter in the same statement;
+        returns the counter (the last seq taken)."""
         values = self.to_values(entity)
         values["version"] = entity.version + 1
-        result = await self.session.execute(
+        last = await self.session.scalar(
             update(RunRow)
             .where(RunRow.id == entity.id, RunRow.version == entity.version)
-            .values(**values)
+            .values(**values, event_seq=RunRow.event_seq + new_events)
+            .returning(RunRow.event_seq)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if last is None:
             raise StaleAttempt(f"Run {entity.id} was changed by someone else; reload it.")
         entity.version += 1
+        return int(last)
 
     async def find(self, run_id: str) -> Run | None:
         row = await self.session.get(RunRow, run_id, populate_existing=True)
@@ -246,27 +253,51 @@ class SqlRunEventRepository:
         self.session = session
 
     async def append(
-        self, run_id: str, events: Sequence[NewRunEvent], at: datetime
+        self,
+        run_id: str,
+        events: Sequence[NewRunEvent],
+        at: datetime,
+        *,
+        saving: Run | None = None,
     ) -> list[RunEvent]:
-        if not events:
+        """The counter moves in the run's save (`saving`), or in the row of a run added in
+        this transaction and not yet written, or else on its own (one UPDATE)."""
+        if saving is not None:
+            last = await SqlRunRepository(self.session).save_counting(saving, len(events))
+        elif not events:
             return []
-        await self.session.flush()  # a run added in this transaction must exist first
-        last = await self.session.scalar(
-            update(RunRow)
-            .where(RunRow.id == run_id)
-            .values(event_seq=RunRow.event_seq + len(events))
-            .returning(RunRow.event_seq)
-            .execution_options(synchronize_session=False)
-        )
-        if last is None:
-            raise StaleAttempt(f"Run {run_id} no longer exists.")
-        first = int(last) - len(events) + 1
+        elif (added := self._unwritten(run_id)) is not None:
+            added.event_seq = (added.event_seq or 0) + len(events)
+            last = added.event_seq
+            # The run's INSERT, counter included, goes first: the flush orders rows of
+            # unrelated mappers by class, not by foreign key. A concurrent submit with the
+            # same idempotency key clashes here.
+            await flush_or_conflict(self.session)
+        else:
+            counted = await self.session.scalar(
+                update(RunRow)
+                .where(RunRow.id == run_id)
+                .values(event_seq=RunRow.event_seq + len(events))
+                .returning(RunRow.event_seq)
+                .execution_options(synchronize_session=False)
+            )
+            if counted is None:
+                raise StaleAttempt(f"Run {run_id} no longer exists.")
+            last = int(counted)
+        first = last - len(events) + 1
         stored = [
             RunEvent(run_id, first + i, at, e.type, e.message, e.progress, e.data)
             for i, e in enumerate(events)
         ]
         self.session.add_all(RunEventRow(**EVENTS.to_values(e)) for e in stored)
         return stored
+
+    def _unwritten(self, run_id: str) -> RunRow | None:
+        """The run's row when it was added in this transaction and waits for the flush."""
+        return next(
+            (row for row in self.session.new if isinstance(row, RunRow) and row.id == run_id),
+            None,
+        )
 
     async def after(self, run_id: str, after_seq: int, limit: int) -> list[RunEvent]:
         rows = await self.session.scalars(

@@ -15,6 +15,7 @@ from server.adapters.db.accounts import (
     SqlSessionRepository,
     SqlUserRepository,
 )
+from server.adapters.db.base import CLASH, flush_or_conflict
 from server.adapters.db.campaigns import SqlCampaignRepository, SqlDiscountRepository
 from server.adapters.db.datasets import SqlDatasetRepository
 from server.adapters.db.experiments import SqlExperimentRepository
@@ -63,10 +64,7 @@ class SqlUnitOfWork:
 
     async def flush(self) -> None:
         self._refuse_writes()
-        try:
-            await self.session.flush()
-        except IntegrityError as exc:
-            raise Conflict("This clashes with a change made at the same time; try again.") from exc
+        await flush_or_conflict(self.session)
 
     async def commit(self) -> None:
         self._refuse_writes()
@@ -75,7 +73,7 @@ class SqlUnitOfWork:
         except IntegrityError as exc:
             # A concurrent request won a uniqueness race the service had checked for.
             log.info("integrity error on commit: %s", exc.orig)
-            raise Conflict("This clashes with a change made at the same time; try again.") from exc
+            raise Conflict(CLASH) from exc
 
     def _refuse_writes(self) -> None:
         # Its statements run in autocommit on PostgreSQL: a write would not wait for commit.
