@@ -252,6 +252,12 @@ class ExperimentRepository(Repository[Experiment], Protocol):
 
     async def count_for_dataset(self, account_id: str, dataset_id: str) -> int: ...
 
+    async def with_dataset(
+        self, account_id: str, experiment_id: str
+    ) -> tuple[Experiment, Dataset] | None:
+        """The experiment and its dataset, read together (None when either is gone)."""
+        ...
+
 
 class RunRepository(Repository[Run], Protocol):
     async def page(self, account_id: str, request: PageRequest, where: RunFilter) -> Page[Run]: ...

@@ -290,14 +290,10 @@ class RunExecution:
             if await uow.runs.count_running(run.account_id, limit) >= limit:
                 base = self._policy.defer.total_seconds()
                 raise RunDeferred(run.id, base * random.uniform(0.8, 1.2))
-            experiment = await uow.experiments.get(run.account_id, run.experiment_id)
-            dataset = (
-                await uow.datasets.get(run.account_id, experiment.dataset_id)
-                if experiment
-                else None
-            )
-            if experiment is None or dataset is None:
+            found = await uow.experiments.with_dataset(run.account_id, run.experiment_id)
+            if found is None:
                 raise StaleAttempt(f"The experiment or dataset of run {run_id} is gone.")
+            experiment, dataset = found
             claimed = await uow.run_events.append(
                 run.id, [NewRunEvent.status(run, worker=self._worker_id)], now, saving=run
             )

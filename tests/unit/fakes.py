@@ -362,6 +362,13 @@ class FakeExperiments(FakeRepository[Experiment]):
     async def find_by_name(self, account_id: str, name: str) -> Experiment | None:
         return next((e for e in self._rows(account_id) if e.name == name), None)
 
+    async def with_dataset(
+        self, account_id: str, experiment_id: str
+    ) -> tuple[Experiment, Dataset] | None:
+        experiment = await self.get(account_id, experiment_id)
+        dataset = experiment and await self._uow.datasets.get(account_id, experiment.dataset_id)
+        return (experiment, dataset) if experiment and dataset else None
+
     async def count_for_dataset(self, account_id: str, dataset_id: str) -> int:
         return sum(e.dataset_id == dataset_id for e in self._rows(account_id))
 

@@ -63,7 +63,7 @@ class FakeUow:
         self.trials = SimpleNamespace(add=self._add_trial)
         self.run_events = SimpleNamespace(append=self._append)
         self.run_outbox = SimpleNamespace(add=self._outbox_add, remove=self._outbox_remove)
-        self.experiments = SimpleNamespace(get=self._experiment)
+        self.experiments = SimpleNamespace(get=self._experiment, with_dataset=self._with_dataset)
         self.datasets = SimpleNamespace(get=self._dataset)
         self.models = SimpleNamespace(add=self._add_model)
 
@@ -106,6 +106,9 @@ class FakeUow:
 
     async def _dataset(self, account_id: str, dataset_id: str) -> Any:
         return self.store.dataset
+
+    async def _with_dataset(self, account_id: str, experiment_id: str) -> Any:
+        return self.store.experiment, self.store.dataset
 
     async def _add_model(self, model: Any) -> None:
         return None

@@ -66,8 +66,10 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
         return int(last)
 
     async def find(self, run_id: str) -> Run | None:
-        row = await self.session.get(RunRow, run_id, populate_existing=True)
-        return self.to_entity(row) if row is not None else None
+        row = (
+            await self.session.execute(select(*self.columns()).where(RunRow.id == run_id))
+        ).first()
+        return self.to_entity(cast(Any, row)) if row is not None else None
 
     async def find_by_idempotency_key(self, account_id: str, key: str) -> Run | None:
         row = await self.session.scalar(
