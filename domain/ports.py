@@ -166,6 +166,18 @@ class RunFilter(_Filter):
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimRead:
+    """What a worker's claim reads, in one query: the run, its experiment and dataset (None
+    when either is gone) and how many runs its account runs, counted without a lock (near the
+    limit, `RunRepository.count_running` counts again under it)."""
+
+    run: Run
+    experiment: Experiment | None
+    dataset: Dataset | None
+    running: int
+
+
+@dataclass(frozen=True, slots=True)
 class ModelFilter(_Filter):
     experiment_id: str | None = None
     stage: ModelStage | None = None
@@ -252,12 +264,6 @@ class ExperimentRepository(Repository[Experiment], Protocol):
 
     async def count_for_dataset(self, account_id: str, dataset_id: str) -> int: ...
 
-    async def with_dataset(
-        self, account_id: str, experiment_id: str
-    ) -> tuple[Experiment, Dataset] | None:
-        """The experiment and its dataset, read together (None when either is gone)."""
-        ...
-
 
 class RunRepository(Repository[Run], Protocol):
     async def page(self, account_id: str, request: PageRequest, where: RunFilter) -> Page[Run]: ...
@@ -276,6 +282,10 @@ class RunRepository(Repository[Run], Protocol):
 
     async def find(self, run_id: str) -> Run | None:
         """Unscoped: for workers and the sweeper, which act for no caller."""
+        ...
+
+    async def find_for_claim(self, run_id: str) -> ClaimRead | None:
+        """`find`, with what a claim needs besides (see ClaimRead); unscoped."""
         ...
 
     async def find_by_idempotency_key(self, account_id: str, key: str) -> Run | None: ...

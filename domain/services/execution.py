@@ -281,19 +281,22 @@ class RunExecution:
 
     async def _claim(self, run_id: str, attempt: int) -> tuple[Run, TrainingJob]:
         async with self._uow() as uow:
-            run = await uow.runs.find(run_id)
-            if run is None:
+            read = await uow.runs.find_for_claim(run_id)
+            if read is None:
                 raise StaleAttempt(f"Run {run_id} no longer exists.")
+            run, experiment, dataset = read.run, read.experiment, read.dataset
             now = self._clock.now()
             run.claim(attempt, now)
             limit = self._policy.max_running_per_account
-            if await uow.runs.count_running(run.account_id, limit) >= limit:
+            # Far from the limit the count read with the run will do; near it, count again
+            # behind the account's lock.
+            if read.running + 1 >= limit and (
+                await uow.runs.count_running(run.account_id, limit) >= limit
+            ):
                 base = self._policy.defer.total_seconds()
                 raise RunDeferred(run.id, base * random.uniform(0.8, 1.2))
-            found = await uow.experiments.with_dataset(run.account_id, run.experiment_id)
-            if found is None:
+            if experiment is None or dataset is None:
                 raise StaleAttempt(f"The experiment or dataset of run {run_id} is gone.")
-            experiment, dataset = found
             claimed = await uow.run_events.append(
                 run.id, [NewRunEvent.status(run, worker=self._worker_id)], now, saving=run
             )

@@ -48,6 +48,7 @@ from domain.pagination import Cursor, Page, PageRequest, offset_cursor
 from domain.ports import (
     AccountRepository,
     CampaignRepository,
+    ClaimRead,
     DatasetRepository,
     DiscountRepository,
     ExperimentFilter,
@@ -362,13 +363,6 @@ class FakeExperiments(FakeRepository[Experiment]):
     async def find_by_name(self, account_id: str, name: str) -> Experiment | None:
         return next((e for e in self._rows(account_id) if e.name == name), None)
 
-    async def with_dataset(
-        self, account_id: str, experiment_id: str
-    ) -> tuple[Experiment, Dataset] | None:
-        experiment = await self.get(account_id, experiment_id)
-        dataset = experiment and await self._uow.datasets.get(account_id, experiment.dataset_id)
-        return (experiment, dataset) if experiment and dataset else None
-
     async def count_for_dataset(self, account_id: str, dataset_id: str) -> int:
         return sum(e.dataset_id == dataset_id for e in self._rows(account_id))
 
@@ -425,6 +419,15 @@ class FakeRuns(FakeRepository[Run]):
     async def find(self, run_id: str) -> Run | None:
         await self._uow.db.reached("runs.find")
         return next((r for r in self._rows() if r.id == run_id), None)
+
+    async def find_for_claim(self, run_id: str) -> ClaimRead | None:
+        run = await self.find(run_id)
+        if run is None:
+            return None
+        experiment = await self._uow.experiments.get(run.account_id, run.experiment_id)
+        dataset = experiment and await self._uow.datasets.get(run.account_id, experiment.dataset_id)
+        running = await self.count_running(run.account_id, 0)
+        return ClaimRead(run, experiment, dataset or None, running)
 
     async def find_by_idempotency_key(self, account_id: str, key: str) -> Run | None:
         found = next((r for r in self._rows(account_id) if r.idempotency_key == key), None)

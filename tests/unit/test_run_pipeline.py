@@ -9,7 +9,7 @@ import copy
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from domain.model.accounts import Principal, Role
 from domain.model.experiments import ProblemType
@@ -23,7 +23,13 @@ from domain.model.runs import (
     StaleAttempt,
     Trial,
 )
-from domain.ports import TrainingCanceled, TrainingEvent, TrainingJob, TrainingOutcome
+from domain.ports import (
+    ClaimRead,
+    TrainingCanceled,
+    TrainingEvent,
+    TrainingJob,
+    TrainingOutcome,
+)
 from domain.services.execution import ExecutionPolicy, RunExecution
 from domain.services.outbox import RunOutbox
 from domain.services.runs import RunService
@@ -63,7 +69,7 @@ class FakeUow:
         self.trials = SimpleNamespace(add=self._add_trial)
         self.run_events = SimpleNamespace(append=self._append)
         self.run_outbox = SimpleNamespace(add=self._outbox_add, remove=self._outbox_remove)
-        self.experiments = SimpleNamespace(get=self._experiment, with_dataset=self._with_dataset)
+        self.experiments = SimpleNamespace(get=self._experiment)
         self.datasets = SimpleNamespace(get=self._dataset)
         self.models = SimpleNamespace(add=self._add_model)
 
@@ -107,8 +113,10 @@ class FakeUow:
     async def _dataset(self, account_id: str, dataset_id: str) -> Any:
         return self.store.dataset
 
-    async def _with_dataset(self, account_id: str, experiment_id: str) -> Any:
-        return self.store.experiment, self.store.dataset
+    async def find_for_claim(self, run_id: str) -> ClaimRead | None:
+        run = await self.find(run_id)
+        store = cast(Any, self.store)  # namespaces standing in for the entities
+        return ClaimRead(run, store.experiment, store.dataset, 0) if run else None
 
     async def _add_model(self, model: Any) -> None:
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields
+from types import SimpleNamespace
 from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 
 from sqlalchemy import (
@@ -42,6 +43,18 @@ async def flush_or_conflict(session: AsyncSession) -> None:
         await session.flush()
     except IntegrityError as exc:
         raise Conflict(CLASH) from exc
+
+
+def split_row(row: Sequence[Any], *groups: Sequence[Any]) -> list[Any]:
+    """A row selecting several tables' columns (which share names such as `id`), cut into one
+    namespace per group of columns, by position; None for a group an outer join left empty."""
+    parts: list[Any] = []
+    start = 0
+    for columns in groups:
+        values = dict(zip((c.key for c in columns), row[start : start + len(columns)], strict=True))
+        parts.append(SimpleNamespace(**values) if values.get("id") is not None else None)
+        start += len(columns)
+    return parts
 
 
 class FieldMapper(Generic[E, R]):

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import func, select
 
-from domain.model.datasets import Dataset
 from domain.model.experiments import Experiment, ProblemType
 from domain.pagination import Page, PageRequest
 from domain.ports import ExperimentFilter
 from server.adapters.db.base import SqlRepository
-from server.adapters.db.datasets import SqlDatasetRepository
-from server.adapters.db.tables import DatasetRow, ExperimentRow
+from server.adapters.db.tables import ExperimentRow
 
 
 class SqlExperimentRepository(SqlRepository[Experiment, ExperimentRow]):
@@ -78,30 +75,3 @@ class SqlExperimentRepository(SqlRepository[Experiment, ExperimentRow]):
             )
         )
         return count or 0
-
-    async def with_dataset(
-        self, account_id: str, experiment_id: str
-    ) -> tuple[Experiment, Dataset] | None:
-        mine, theirs = self.columns(), SqlDatasetRepository.columns()
-        row = (
-            await self.session.execute(
-                select(*mine, *theirs)
-                .join_from(
-                    ExperimentRow,
-                    DatasetRow,
-                    (DatasetRow.id == ExperimentRow.dataset_id)
-                    & (DatasetRow.account_id == ExperimentRow.account_id),
-                )
-                .where(ExperimentRow.account_id == account_id, ExperimentRow.id == experiment_id)
-            )
-        ).first()
-        if row is None:
-            return None
-        # Both tables have `id`, `name`...: split the row by position.
-        split = len(mine)
-        experiment = SimpleNamespace(**{c.key: v for c, v in zip(mine, row[:split], strict=True)})
-        dataset = SimpleNamespace(**{c.key: v for c, v in zip(theirs, row[split:], strict=True)})
-        return (
-            self.to_entity(cast(Any, experiment)),
-            SqlDatasetRepository(self.session).to_entity(cast(Any, dataset)),
-        )

@@ -19,10 +19,14 @@ from domain.model.runs import (
     Trial,
 )
 from domain.pagination import Page, PageRequest, offset_cursor
-from domain.ports import RunFilter
-from server.adapters.db.base import FieldMapper, SqlRepository, flush_or_conflict
+from domain.ports import ClaimRead, RunFilter
+from server.adapters.db.base import FieldMapper, SqlRepository, flush_or_conflict, split_row
+from server.adapters.db.datasets import SqlDatasetRepository
+from server.adapters.db.experiments import SqlExperimentRepository
 from server.adapters.db.tables import (
     AccountRow,
+    DatasetRow,
+    ExperimentRow,
     RunEventRow,
     RunOutboxRow,
     RunRow,
@@ -70,6 +74,43 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
             await self.session.execute(select(*self.columns()).where(RunRow.id == run_id))
         ).first()
         return self.to_entity(cast(Any, row)) if row is not None else None
+
+    async def find_for_claim(self, run_id: str) -> ClaimRead | None:
+        other = RunRow.__table__.alias("other")
+        running = (
+            select(func.count())
+            .where(
+                other.c.account_id == RunRow.account_id,
+                other.c.status.in_([RunStatus.RUNNING, RunStatus.CANCELING]),
+            )
+            .scalar_subquery()
+        )
+        experiments, datasets = SqlExperimentRepository, SqlDatasetRepository
+        groups = (self.columns(), experiments.columns(), datasets.columns())
+        query = (
+            select(*groups[0], *groups[1], *groups[2], running)
+            .outerjoin(
+                ExperimentRow,
+                (ExperimentRow.id == RunRow.experiment_id)
+                & (ExperimentRow.account_id == RunRow.account_id),
+            )
+            .outerjoin(
+                DatasetRow,
+                (DatasetRow.id == ExperimentRow.dataset_id)
+                & (DatasetRow.account_id == RunRow.account_id),
+            )
+            .where(RunRow.id == run_id)
+        )
+        row = (await self.session.execute(query)).first()
+        if row is None:
+            return None
+        run, experiment, dataset = split_row(row, *groups)
+        return ClaimRead(
+            run=self.to_entity(run),
+            experiment=experiments(self.session).to_entity(experiment) if experiment else None,
+            dataset=datasets(self.session).to_entity(dataset) if dataset else None,
+            running=int(row[-1]),
+        )
 
     async def find_by_idempotency_key(self, account_id: str, key: str) -> Run | None:
         row = await self.session.scalar(
