@@ -1,0 +1,162 @@
+"""What a trivial run costs the databases, counted: statements, transactions and, on
+PostgreSQL and Redis, round trips (each message written to their sockets). Round trips are the
+pipeline's main cost (`benchmarks/runs.py`): a regression here shows as a number, not a time.
+
+A run takes two transactions on the worker: the claim (one read of the run, its experiment,
+its dataset and the account's running count; the run's save numbering its RUNNING event; the
+enqueue intent cleared; the event) and the finish (the save numbering the final event, the
+model, the event); startRun one (the experiment, the queued count, the run with its first
+event's number, the event, the enqueue intent). No pool pre-ping, no BEGIN for reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+from sqlalchemy import event
+
+from domain.model.accounts import Principal
+from domain.model.experiments import ProblemType
+from domain.model.runs import RunConfig, RunMetrics, RunStatus
+from domain.ports import TrainingOutcome
+from server.app import create_app
+from server.bootstrap import Container, build
+from server.config import Settings
+from tests.support.api import Api
+from tests.support.services import require_service
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+POSTGRES_PORT, REDIS_PORT = 5432, int(REDIS_URL.rsplit(":", 1)[1].split("/")[0])
+
+
+class InstantTrainer:
+    """Finishes at once: what is left is the pipeline's own work."""
+
+    async def train(self, job: Any, on_event: Any, should_stop: Any) -> TrainingOutcome:
+        return TrainingOutcome(
+            metrics=RunMetrics(job.metric, 0.0, "instant", 0, "instant"),
+            model_metrics={"metric": job.metric},
+            feature_importances=None,
+            input_schema={},
+            artifact_key=f"{job.account_id}/models/instant.joblib",
+            mlflow_run_id=None,
+        )
+
+
+@dataclasses.dataclass
+class Cost:
+    statements: int = 0
+    transactions: int = 0
+    round_trips: Counter[int] = dataclasses.field(default_factory=Counter)  # by server port
+
+
+@contextmanager
+def counting(container: Container, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cost]:
+    cost = Cost()
+    transport = asyncio.selector_events._SelectorSocketTransport  # type: ignore[attr-defined]
+    write = transport.write
+
+    def counted_write(self: Any, data: Any) -> None:
+        peer = self.get_extra_info("peername") or ("", 0)
+        cost.round_trips[peer[1]] += 1
+        write(self, data)
+
+    def statement(*_: Any) -> None:
+        cost.statements += 1
+
+    def begin(*_: Any) -> None:
+        cost.transactions += 1
+
+    engine = container.engine.sync_engine
+    monkeypatch.setattr(transport, "write", counted_write)
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "begin", begin)
+    try:
+        yield cost
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "begin", begin)
+        monkeypatch.setattr(transport, "write", write)
+
+
+@pytest_asyncio.fixture
+async def pipeline(settings: Settings) -> AsyncIterator[Container]:
+    """The app's services on the test database with Redis events and an ARQ queue."""
+    probe = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        await probe.ping()
+    except (OSError, aioredis.RedisError) as exc:
+        require_service(False, f"Redis is not reachable at {REDIS_URL}: {exc}")
+    finally:
+        await probe.aclose()
+    built = build(dataclasses.replace(settings, redis_url=REDIS_URL), trainer=InstantTrainer())
+    yield built
+    await built.aclose()
+
+
+async def experiment_of_new_account(container: Container) -> tuple[Principal, str]:
+    tag = uuid.uuid4().hex[:8]
+    session = await container.accounts.sign_up(f"T{tag}", f"{tag}@example.com", "a long password")
+    principal = container.accounts.authenticate(session.tokens.access_token)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"price,units\n10.5,3\n11.0,4\n12.0,5\n"
+
+    dataset = await container.datasets.upload(principal, "d", chunks())
+    experiment = await container.experiments.create(
+        principal,
+        dataset_id=dataset.id,
+        name="e",
+        description=None,
+        problem_type=ProblemType.REGRESSION,
+        target="units",
+        metric=None,
+    )
+    return principal, experiment.id
+
+
+async def test_a_trivial_run_costs_three_transactions_and_counted_round_trips(
+    pipeline: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    principal, experiment_id = await experiment_of_new_account(pipeline)
+    postgres = pipeline.engine.dialect.name == "postgresql"
+    for _ in range(2):  # the second run's figures count: its statements are prepared
+        with counting(pipeline, monkeypatch) as start:
+            run = await pipeline.runs.start(principal, experiment_id, RunConfig())
+        with counting(pipeline, monkeypatch) as execute:
+            assert await pipeline.execution.execute(run.id, run.attempt) is RunStatus.SUCCEEDED
+    assert (start.statements, start.transactions) == (5, 1)
+    assert (execute.statements, execute.transactions) == (7, 2)
+    # Redis: startRun publishes the QUEUED event and enqueues (one round trip each); the
+    # claim and the finish publish one batch of events each.
+    assert (start.round_trips[REDIS_PORT], execute.round_trips[REDIS_PORT]) == (2, 2)
+    if postgres:  # each statement, plus BEGIN and COMMIT per transaction
+        assert (start.round_trips[POSTGRES_PORT], execute.round_trips[POSTGRES_PORT]) == (7, 11)
+
+
+async def test_an_authenticated_read_is_one_round_trip_on_postgresql(
+    settings: Settings, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if container.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no round trips; its statement count is test_me_costs_one_...")
+    transport = httpx.ASGITransport(app=create_app(settings, container))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        api = Api(http)
+        seller = await api.sign_up()
+        await api.ok("{ me { id } }", {}, seller.token)
+        with counting(container, monkeypatch) as cost:
+            data = await api.ok("{ me { id email } }", {}, seller.token)
+    assert data["me"]["email"] == seller.email
+    # The token check is the only statement: no pre-ping, no BEGIN or ROLLBACK around it.
+    assert (cost.statements, cost.round_trips[POSTGRES_PORT]) == (1, 1), cost
