@@ -20,13 +20,12 @@ from domain.model.runs import (
 )
 from domain.pagination import Page, PageRequest, offset_cursor
 from domain.ports import ClaimRead, RunFilter
+from server.adapters.db import run_statements as statements
 from server.adapters.db.base import FieldMapper, SqlRepository, flush_or_conflict, split_row
 from server.adapters.db.datasets import SqlDatasetRepository
 from server.adapters.db.experiments import SqlExperimentRepository
 from server.adapters.db.tables import (
     AccountRow,
-    DatasetRow,
-    ExperimentRow,
     RunEventRow,
     RunOutboxRow,
     RunRow,
@@ -56,52 +55,22 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
         """`save`, taking `new_events` seqs of the run's event counter in the same statement;
         returns the counter (the last seq taken)."""
         values = self.to_values(entity)
-        values["version"] = entity.version + 1
-        last = await self.session.scalar(
-            update(RunRow)
-            .where(RunRow.id == entity.id, RunRow.version == entity.version)
-            .values(**values, event_seq=RunRow.event_seq + new_events)
-            .returning(RunRow.event_seq)
-            .execution_options(synchronize_session=False)
-        )
+        statement = statements.save_run(RUNS.names)
+        params = statements.params_of_save(values, new_events)
+        last = (await self.session.execute(statement, params)).scalar()
         if last is None:
             raise StaleAttempt(f"Run {entity.id} was changed by someone else; reload it.")
         entity.version += 1
         return int(last)
 
     async def find(self, run_id: str) -> Run | None:
-        row = (
-            await self.session.execute(select(*self.columns()).where(RunRow.id == run_id))
-        ).first()
+        row = (await self.session.execute(statements.find_run(), {"p_id": run_id})).first()
         return self.to_entity(cast(Any, row)) if row is not None else None
 
     async def find_for_claim(self, run_id: str) -> ClaimRead | None:
-        other = RunRow.__table__.alias("other")
-        running = (
-            select(func.count())
-            .where(
-                other.c.account_id == RunRow.account_id,
-                other.c.status.in_([RunStatus.RUNNING, RunStatus.CANCELING]),
-            )
-            .scalar_subquery()
-        )
         experiments, datasets = SqlExperimentRepository, SqlDatasetRepository
         groups = (self.columns(), experiments.columns(), datasets.columns())
-        query = (
-            select(*groups[0], *groups[1], *groups[2], running)
-            .outerjoin(
-                ExperimentRow,
-                (ExperimentRow.id == RunRow.experiment_id)
-                & (ExperimentRow.account_id == RunRow.account_id),
-            )
-            .outerjoin(
-                DatasetRow,
-                (DatasetRow.id == ExperimentRow.dataset_id)
-                & (DatasetRow.account_id == RunRow.account_id),
-            )
-            .where(RunRow.id == run_id)
-        )
-        row = (await self.session.execute(query)).first()
+        row = (await self.session.execute(statements.claim_read(), {"p_id": run_id})).first()
         if row is None:
             return None
         run, experiment, dataset = split_row(row, *groups)
@@ -332,7 +301,9 @@ class SqlRunEventRepository:
             RunEvent(run_id, first + i, at, e.type, e.message, e.progress, e.data)
             for i, e in enumerate(events)
         ]
-        self.session.add_all(RunEventRow(**EVENTS.to_values(e)) for e in stored)
+        await self.session.execute(
+            statements.insert_events(), [EVENTS.to_values(e) for e in stored]
+        )
         return stored
 
     def _unwritten(self, run_id: str) -> RunRow | None:
@@ -371,9 +342,8 @@ class SqlRunOutboxRepository:
         return [(run_id, attempt) for run_id, attempt in rows]
 
     async def remove(self, entries: Sequence[tuple[str, int]]) -> None:
-        for run_id, attempt in entries:
+        if entries:
             await self.session.execute(
-                delete(RunOutboxRow).where(
-                    RunOutboxRow.run_id == run_id, RunOutboxRow.attempt == attempt
-                )
+                statements.delete_outbox(),
+                [{"p_run_id": run_id, "p_attempt": attempt} for run_id, attempt in entries],
             )
