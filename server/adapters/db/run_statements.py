@@ -65,6 +65,14 @@ def params_of_save(values: dict[str, Any], new_events: int) -> dict[str, Any]:
 
 
 @cache
+def count_runs(statuses: tuple[RunStatus, ...]) -> Select[Any]:
+    """How many runs account `p_account_id` has in the given statuses."""
+    return select(func.count()).where(
+        RUNS.c.account_id == _param("account_id"), RUNS.c.status.in_(statuses)
+    )
+
+
+@cache
 def find_run() -> Select[Any]:
     """The run `p_id`'s columns."""
     return select(*RUNS.columns).where(RUNS.c.id == _param("id"))

@@ -115,7 +115,9 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
 
     async def _count(self, account_id: str, statuses: list[RunStatus], limit: int) -> int:
         where = (RunRow.account_id == account_id, RunRow.status.in_(statuses))
-        count = await self.session.scalar(select(func.count()).where(*where)) or 0
+        params = {"p_account_id": account_id}
+        counted = await self.session.execute(statements.count_runs(tuple(statuses)), params)
+        count = counted.scalar() or 0
         if count + 1 < limit:
             return count  # far from the limit: no need to queue behind anyone
         # Near it: the account row is the lock, so starts and claims of one account queue
