@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -23,18 +22,16 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-import redis.asyncio as aioredis
 from sqlalchemy import event
 
-from domain.model.accounts import Principal
-from domain.model.experiments import ProblemType
 from domain.model.runs import RunConfig, RunMetrics, RunStatus
 from domain.ports import TrainingOutcome
 from server.app import create_app
 from server.bootstrap import Container, build
 from server.config import Settings
 from tests.support.api import Api
-from tests.support.services import require_service
+from tests.support.seeding import seller_with_experiment
+from tests.support.services import require_redis
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 POSTGRES_PORT, REDIS_PORT = 5432, int(REDIS_URL.rsplit(":", 1)[1].split("/")[0])
@@ -93,43 +90,17 @@ def counting(container: Container, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 @pytest_asyncio.fixture
 async def pipeline(settings: Settings) -> AsyncIterator[Container]:
     """The app's services on the test database with Redis events and an ARQ queue."""
-    probe = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        await probe.ping()
-    except (OSError, aioredis.RedisError) as exc:
-        require_service(False, f"Redis is not reachable at {REDIS_URL}: {exc}")
-    finally:
-        await probe.aclose()
+    await require_redis(REDIS_URL)
     built = build(dataclasses.replace(settings, redis_url=REDIS_URL), trainer=InstantTrainer())
     yield built
     await built.aclose()
 
 
-async def experiment_of_new_account(container: Container) -> tuple[Principal, str]:
-    tag = uuid.uuid4().hex[:8]
-    session = await container.accounts.sign_up(f"T{tag}", f"{tag}@example.com", "a long password")
-    principal = container.accounts.authenticate(session.tokens.access_token)
-
-    async def chunks() -> AsyncIterator[bytes]:
-        yield b"price,units\n10.5,3\n11.0,4\n12.0,5\n"
-
-    dataset = await container.datasets.upload(principal, "d", chunks())
-    experiment = await container.experiments.create(
-        principal,
-        dataset_id=dataset.id,
-        name="e",
-        description=None,
-        problem_type=ProblemType.REGRESSION,
-        target="units",
-        metric=None,
-    )
-    return principal, experiment.id
-
-
 async def test_a_trivial_run_costs_three_transactions_and_counted_round_trips(
     pipeline: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    principal, experiment_id = await experiment_of_new_account(pipeline)
+    seller = await seller_with_experiment(pipeline)
+    principal, experiment_id = seller.principal, seller.experiment.id
     postgres = pipeline.engine.dialect.name == "postgresql"
     for _ in range(2):  # the second run's figures count: its statements are prepared
         with counting(pipeline, monkeypatch) as start:
