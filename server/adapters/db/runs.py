@@ -303,9 +303,9 @@ class SqlRunEventRepository:
             RunEvent(run_id, first + i, at, e.type, e.message, e.progress, e.data)
             for i, e in enumerate(events)
         ]
-        await self.session.execute(
-            statements.insert_events(), [EVENTS.to_values(e) for e in stored]
-        )
+        if stored:  # a save alone (`saving`, no events) inserts nothing
+            rows = [EVENTS.to_values(e) for e in stored]
+            await self.session.execute(statements.insert_events(), rows)
         return stored
 
     def _unwritten(self, run_id: str) -> RunRow | None:
