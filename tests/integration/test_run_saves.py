@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from domain.model.runs import NewRunEvent, Run, RunConfig, RunStatus, StaleAttempt
+from domain.model.runs import NewRunEvent, Run, RunConfig, RunEvent, RunStatus, StaleAttempt
 from server.bootstrap import Container
 from tests.support.seeding import seller_with_experiment
 
@@ -25,20 +25,31 @@ async def queued_run(container: Container) -> str:
     return run.id
 
 
-async def test_a_save_numbers_its_events_after_the_existing_ones(container: Container) -> None:
-    run_id = await queued_run(container)
+async def cancel(container: Container, run: Run, with_event: bool = True) -> list[RunEvent]:
+    """Cancel the queued run as read, saving it (with its status event) in one write."""
     now = container.clock.now()
+    run.request_cancel(now)
     async with container.uow() as uow:
-        run = await uow.runs.find(run_id)
-        assert run is not None
-        run.request_cancel(now)
-        stored = await uow.run_events.append(run_id, [NewRunEvent.status(run)], now, saving=run)
+        news = [NewRunEvent.status(run)] if with_event else []
+        stored = await uow.run_events.append(run.id, news, now, saving=run)
         await uow.commit()
-    assert [event.seq for event in stored] == [2]  # after startRun's QUEUED event
+    return stored
+
+
+async def stored(container: Container, run_id: str) -> tuple[Run, list[RunEvent]]:
     async with container.uow(read_only=True) as uow:
-        saved = await uow.runs.find(run_id)
+        run = await uow.runs.find(run_id)
         events = await uow.run_events.after(run_id, 0, 10)
-    assert saved is not None and (saved.status, saved.version) == (RunStatus.CANCELED, 1)
+    assert run is not None
+    return run, events
+
+
+async def test_a_save_numbers_its_events_after_the_existing_ones(container: Container) -> None:
+    run, _ = await stored(container, await queued_run(container))
+    written = await cancel(container, run)
+    assert [event.seq for event in written] == [2]  # after the QUEUED event
+    saved, events = await stored(container, run.id)
+    assert (saved.status, saved.version) == (RunStatus.CANCELED, 1)
     assert [(e.seq, (e.data or {}).get("status")) for e in events] == [
         (1, "QUEUED"),
         (2, "CANCELED"),
@@ -46,35 +57,18 @@ async def test_a_save_numbers_its_events_after_the_existing_ones(container: Cont
 
 
 async def test_a_stale_save_is_refused_and_writes_no_event(container: Container) -> None:
-    run_id = await queued_run(container)
-    now = container.clock.now()
-    async with container.uow() as uow:
-        first = await uow.runs.find(run_id)
-        assert first is not None
-        second = copy.copy(first)
-        first.request_cancel(now)
-        await uow.run_events.append(run_id, [NewRunEvent.status(first)], now, saving=first)
-        await uow.commit()
-    async with container.uow() as uow:
-        second.request_cancel(now)  # read before the first save: its version is old
-        with pytest.raises(StaleAttempt):
-            await uow.run_events.append(run_id, [NewRunEvent.status(second)], now, saving=second)
-    async with container.uow(read_only=True) as uow:
-        events = await uow.run_events.after(run_id, 0, 10)
+    run, _ = await stored(container, await queued_run(container))
+    older = copy.copy(run)
+    await cancel(container, run)
+    with pytest.raises(StaleAttempt):  # read before that save: its version is old
+        await cancel(container, older)
+    _, events = await stored(container, run.id)
     assert [e.seq for e in events] == [1, 2]
 
 
 async def test_a_save_without_events_stores_the_run_only(container: Container) -> None:
-    run_id = await queued_run(container)
-    now = container.clock.now()
-    async with container.uow() as uow:
-        run = await uow.runs.find(run_id)
-        assert run is not None
-        run.request_cancel(now)
-        assert await uow.run_events.append(run_id, [], now, saving=run) == []
-        await uow.commit()
-    async with container.uow(read_only=True) as uow:
-        saved = await uow.runs.find(run_id)
-        events = await uow.run_events.after(run_id, 0, 10)
-    assert saved is not None and saved.status is RunStatus.CANCELED
+    run, _ = await stored(container, await queued_run(container))
+    assert await cancel(container, run, with_event=False) == []
+    saved, events = await stored(container, run.id)
+    assert saved.status is RunStatus.CANCELED
     assert [e.seq for e in events] == [1]
