@@ -15,40 +15,23 @@ import asyncio
 import dataclasses
 import os
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from sqlalchemy import event
 
-from domain.model.runs import RunConfig, RunMetrics, RunStatus
-from domain.ports import TrainingOutcome
+from domain.model.runs import RunConfig, RunStatus
 from server.app import create_app
-from server.bootstrap import Container, build
+from server.bootstrap import Container
 from server.config import Settings
 from tests.support.api import Api
 from tests.support.seeding import seller_with_experiment
-from tests.support.services import require_redis
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 POSTGRES_PORT, REDIS_PORT = 5432, int(REDIS_URL.rsplit(":", 1)[1].split("/")[0])
-
-
-class InstantTrainer:
-    """Finishes at once: what is left is the pipeline's own work."""
-
-    async def train(self, job: Any, on_event: Any, should_stop: Any) -> TrainingOutcome:
-        return TrainingOutcome(
-            metrics=RunMetrics(job.metric, 0.0, "instant", 0, "instant"),
-            model_metrics={"metric": job.metric},
-            feature_importances=None,
-            input_schema={},
-            artifact_key=f"{job.account_id}/models/instant.joblib",
-            mlflow_run_id=None,
-        )
 
 
 @dataclasses.dataclass
@@ -85,15 +68,6 @@ def counting(container: Container, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         event.remove(engine, "before_cursor_execute", statement)
         event.remove(engine, "begin", begin)
         monkeypatch.setattr(transport, "write", write)
-
-
-@pytest_asyncio.fixture
-async def pipeline(settings: Settings) -> AsyncIterator[Container]:
-    """The app's services on the test database with Redis events and an ARQ queue."""
-    await require_redis(REDIS_URL)
-    built = build(dataclasses.replace(settings, redis_url=REDIS_URL), trainer=InstantTrainer())
-    yield built
-    await built.aclose()
 
 
 async def test_a_trivial_run_costs_three_transactions_and_counted_round_trips(

@@ -3,6 +3,7 @@ on both databases: the version fence still holds, and a refused save writes no e
 
 from __future__ import annotations
 
+import asyncio
 import copy
 
 import pytest
@@ -72,3 +73,18 @@ async def test_a_save_without_events_stores_the_run_only(container: Container) -
     saved, events = await stored(container, run.id)
     assert saved.status is RunStatus.CANCELED
     assert [e.seq for e in events] == [1]
+
+
+async def test_racing_submits_with_one_key_start_one_run(pipeline: Container) -> None:
+    seller = await seller_with_experiment(pipeline)
+    submits = await asyncio.gather(
+        *(
+            pipeline.runs.start(seller.principal, seller.experiment.id, RunConfig(), "click-1")
+            for _ in range(4)
+        )
+    )
+    assert len({run.id for run in submits}) == 1
+    async with pipeline.uow(read_only=True) as uow:
+        waiting = await uow.runs.count_waiting(seller.principal.account_id, 100)
+        events = await uow.run_events.after(submits[0].id, 0, 10)
+    assert waiting == 1 and [e.seq for e in events] == [1]
