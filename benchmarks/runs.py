@@ -55,6 +55,7 @@ from tests.support.services import (  # noqa: E402
 from tests.support.ws import connect  # noqa: E402
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+STATS_SETTLE_SECONDS = 11.0
 SECRET = "benchmark-secret-key-of-sufficient-length"
 EVENTS = (ROOT / "graphql" / "operations" / "RunEvents.graphql").read_text()
 
@@ -232,12 +233,28 @@ class Counters:
         self.database = database_url.rsplit("/", 1)[1]
         self.redis_url = redis_url
         self.redis_cpu = 0.0
+        self.at = 0.0  # when the last reading was taken
+        self.background = 0.0  # commits per second with no client (the workers' sweeps)
+
+    async def measure_background(self) -> None:
+        """The commits the deployment makes on its own (each worker's sweeper reads, outside
+        a transaction, every SWEEP_SECONDS), per second, to leave out of the figures."""
+        before, since = (await self.read())[0], self.at
+        self.background = ((await self.read())[0] - before) / (self.at - since)
+
+    def commits_since(self, before: int, since: float, now: int) -> float:
+        """Commits between two readings, less the background's."""
+        return now - before - self.background * (self.at - since)
 
     async def read(self) -> tuple[int, int]:
         import asyncpg
         from redis.asyncio import Redis
 
-        await asyncio.sleep(1.2)  # PostgreSQL publishes its counters about once a second
+        # A PostgreSQL (15+) backend that went idle publishes its counters within 10 s (a busy
+        # one about once a second): wait them out, or the pool's idle connections' last
+        # transactions land in the next reading.
+        await asyncio.sleep(STATS_SETTLE_SECONDS)
+        self.at = time.monotonic()
         connection = await asyncpg.connect(self.dsn)
         try:
             await connection.execute("SELECT pg_stat_clear_snapshot()")
@@ -286,10 +303,10 @@ async def commits_per_poll(api: Api, experiment_id: str, seller: Any, counters: 
     """PostgreSQL counts each statement outside a transaction (the token check, the views'
     reads) as a commit: measure what one poll adds, to leave the polls out."""
     polls = 20
-    before = await counters.read()
+    before, since = (await counters.read())[0], counters.at
     for _ in range(polls):
         await succeeded(api, experiment_id, seller)
-    return ((await counters.read())[0] - before[0]) / polls
+    return counters.commits_since(before, since, (await counters.read())[0]) / polls
 
 
 POLL = (
@@ -406,9 +423,12 @@ async def main() -> None:
             await trivial_throughput(api, trivial_experiment["id"], seller, 20)  # warm-up
             warm = await api.experiment(seller, dataset["id"], target="units")
             counters = Counters(database_url, REDIS_URL)
+            await counters.measure_background()
+            background = counters.background
             per_poll = await commits_per_poll(api, warm["id"], seller, counters)
             POLLS[0] = 0
             before = await counters.read()
+            since = counters.at
             redis_before, cpu_before = counters.redis_cpu, deployment.cpu_seconds()
             server_before = deployment.cpu_seconds("server")
             ours = await trivial_throughput(api, warm["id"], seller, args.trivial)
@@ -417,7 +437,8 @@ async def main() -> None:
             after = await counters.read()
             cpu_ours += counters.redis_cpu - redis_before
             # The client's polling is no part of the pipeline.
-            commits_per_run = (after[0] - before[0] - POLLS[0] * per_poll) / args.trivial
+            commits = counters.commits_since(before[0], since, after[0])
+            commits_per_run = (commits - POLLS[0] * per_poll) / args.trivial
             redis_per_run = (after[1] - before[1]) / args.trivial
             deployment.stop("trivial-1", "trivial-2")
         for number in (1, 2):
@@ -481,7 +502,8 @@ async def main() -> None:
     print(
         f"per trivial run: {commits_per_run:4.1f} PostgreSQL commits (a read outside a "
         f"transaction counts one; the client's {POLLS[0]} status polls, {per_poll:.1f} each, "
-        f"left out), {redis_per_run:5.1f} Redis commands "
+        f"and the workers' sweeps, {background:.1f}/s, left out), {redis_per_run:5.1f} Redis "
+        "commands "
         f"(a bare ARQ job: {redis_per_job:5.1f}; both include the workers' queue polling)"
         + ("" if own_redis else " [shared Redis: counts include other clients]")
     )
