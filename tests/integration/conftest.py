@@ -24,7 +24,6 @@ class InstantTrainer:
     async def train(self, job: Any, on_event: Any, should_stop: Any) -> TrainingOutcome:
         return TrainingOutcome(
             metrics=RunMetrics(job.metric, 0.0, "instant", 0, "instant"),
-            model_metrics={"metric": job.metric},
             feature_importances=None,
             input_schema={},
             artifact_key=f"{job.account_id}/models/instant.joblib",
