@@ -183,6 +183,18 @@ class RunFilter(_Filter):
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimRead:
+    """What a worker's claim reads, in one query: the run, its experiment and dataset (None
+    when either is gone) and how many runs its account runs, counted without a lock (near the
+    limit, `RunRepository.count_running` counts again under it)."""
+
+    run: Run
+    experiment: Experiment | None
+    dataset: Dataset | None
+    running: int
+
+
+@dataclass(frozen=True, slots=True)
 class ModelFilter(_Filter):
     experiment_id: str | None = None
     stage: ModelStage | None = None
@@ -287,6 +299,10 @@ class RunRepository(Repository[Run], Protocol):
 
     async def find(self, run_id: str) -> Run | None:
         """Unscoped: for workers and the sweeper, which act for no caller."""
+        ...
+
+    async def find_for_claim(self, run_id: str) -> ClaimRead | None:
+        """`find`, with what a claim needs besides (see ClaimRead); unscoped."""
         ...
 
     async def find_by_idempotency_key(self, account_id: str, key: str) -> Run | None: ...
@@ -592,7 +608,10 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work; `read_only` for one that never commits (cheaper: no transaction
+        to open and roll back where the database allows it)."""
+        ...
 
 
 # -- runs: execution, events, jobs ---------------------------------------------------------------
@@ -624,10 +643,17 @@ class RunEventRepository(Protocol):
     """A run's whole event log, the durable truth the live stream relays."""
 
     async def append(
-        self, run_id: str, events: Sequence[NewRunEvent], at: datetime
+        self,
+        run_id: str,
+        events: Sequence[NewRunEvent],
+        at: datetime,
+        *,
+        saving: Run | None = None,
     ) -> list[RunEvent]:
         """Number the events with the run's next seqs and store them, in this transaction
-        (the counter is a column of the run, so concurrent writers queue behind each other)."""
+        (the counter is a column of the run, so concurrent writers queue behind each other).
+        With `saving`, the run's new state is saved too, in the same write (as `runs.save`:
+        StaleAttempt when its version moved on)."""
         ...
 
     async def after(self, run_id: str, after_seq: int, limit: int) -> list[RunEvent]: ...

@@ -32,7 +32,7 @@ from server.adapters.auth.blocklist import common_passwords
 from server.adapters.auth.passwords import Argon2PasswordHasher
 from server.adapters.auth.tokens import JwtTokenService
 from server.adapters.clock import SystemClock
-from server.adapters.db.engine import create_engine, create_session_factory
+from server.adapters.db.engine import create_engine, create_session_factory, reading_engine
 from server.adapters.db.uow import SqlUnitOfWorkFactory
 from server.adapters.db.views import SqlViewsFactory
 from server.adapters.events.log import RunEventLog
@@ -115,7 +115,8 @@ def build(
     a hasher, a trainer, or the shops the scheduler reaches listings through)."""
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url)
-    uow = SqlUnitOfWorkFactory(create_session_factory(engine))
+    reader = reading_engine(engine)  # the same pool, in autocommit on PostgreSQL
+    uow = SqlUnitOfWorkFactory(create_session_factory(engine), create_session_factory(reader))
     tokens = JwtTokenService(
         settings.signing_key(),
         clock,
@@ -194,7 +195,7 @@ def build(
         settings=settings,
         engine=engine,
         uow=uow,
-        views=SqlViewsFactory(engine, catalogue),
+        views=SqlViewsFactory(reader, catalogue),
         clock=clock,
         accounts=AccountService(uow, clock, hasher, tokens, policy_accounts),
         datasets=DatasetService(uow, clock, tables),

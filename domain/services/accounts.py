@@ -98,7 +98,7 @@ class AccountService:
     async def login(self, email: str, password: str, account_id: str | None = None) -> Session:
         """Exchange e-mail and password (and optionally the account) for tokens."""
         address = (email or "").strip().lower()
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             candidates = await uow.users.with_email(address, self._policy.max_accounts_per_email)
         if account_id is not None:
             candidates = [user for user in candidates if user.account_id == account_id]
@@ -164,7 +164,7 @@ class AccountService:
         """The caller and their user row: the user must still exist, their session be live
         and their token version unchanged (one indexed lookup)."""
         principal = self._tokens.principal_from_access(access_token)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             found = await uow.users.for_token(
                 principal.account_id, principal.user_id, principal.session_id or ""
             )
@@ -223,7 +223,7 @@ class AccountService:
         return user
 
     async def me(self, principal: Principal) -> User:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             user = await uow.users.get(principal.account_id, principal.user_id)
         if user is None:
             raise Unauthenticated("This user no longer exists; sign in again.")
@@ -232,11 +232,11 @@ class AccountService:
     async def users(
         self, principal: Principal, request: PageRequest, role: Role | None = None
     ) -> Page[User]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.users.page(principal.account_id, request, role)
 
     async def accounts_by_id(self, ids: Sequence[str]) -> dict[str, Account]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.accounts.get_many(ids)
 
     async def _check_room_for(self, uow: UnitOfWork, address: str) -> None:

@@ -261,9 +261,11 @@ class RunExecution:
                 if current is None:
                     return None
                 queued = current.hand_back(attempt, now)
-                await uow.runs.save(current)
                 stored = await uow.run_events.append(
-                    current.id, [NewRunEvent.status(current, handedBackBy=self._worker_id)], now
+                    current.id,
+                    [NewRunEvent.status(current, handedBackBy=self._worker_id)],
+                    now,
+                    saving=current,
                 )
                 if queued:
                     await uow.run_outbox.add(current.id, current.attempt, now)
@@ -279,26 +281,24 @@ class RunExecution:
 
     async def _claim(self, run_id: str, attempt: int) -> tuple[Run, TrainingJob]:
         async with self._uow() as uow:
-            run = await uow.runs.find(run_id)
-            if run is None:
+            read = await uow.runs.find_for_claim(run_id)
+            if read is None:
                 raise StaleAttempt(f"Run {run_id} no longer exists.")
+            run, experiment, dataset = read.run, read.experiment, read.dataset
             now = self._clock.now()
             run.claim(attempt, now)
             limit = self._policy.max_running_per_account
-            if await uow.runs.count_running(run.account_id, limit) >= limit:
+            # Far from the limit the count read with the run will do; near it, count again
+            # behind the account's lock.
+            if read.running + 1 >= limit and (
+                await uow.runs.count_running(run.account_id, limit) >= limit
+            ):
                 base = self._policy.defer.total_seconds()
                 raise RunDeferred(run.id, base * random.uniform(0.8, 1.2))
-            experiment = await uow.experiments.get(run.account_id, run.experiment_id)
-            dataset = (
-                await uow.datasets.get(run.account_id, experiment.dataset_id)
-                if experiment
-                else None
-            )
             if experiment is None or dataset is None:
                 raise StaleAttempt(f"The experiment or dataset of run {run_id} is gone.")
-            await uow.runs.save(run)
             claimed = await uow.run_events.append(
-                run.id, [NewRunEvent.status(run, worker=self._worker_id)], now
+                run.id, [NewRunEvent.status(run, worker=self._worker_id)], now, saving=run
             )
             # The attempt is taken: its enqueue intent is done (startRun does not clear it,
             # which saves a transaction per run).
@@ -396,7 +396,7 @@ class RunExecution:
 
     async def _still_ours(self, run: Run) -> bool:
         try:
-            async with self._uow() as uow:
+            async with self._uow(read_only=True) as uow:
                 current = await uow.runs.find(run.id)
         except Exception:
             return True  # cannot tell: keep beating, the next beat decides
@@ -472,14 +472,14 @@ class RunExecution:
                     )
                 current.error = error
                 current.move_to(status, now)
-                await uow.runs.save(current)  # StaleAttempt when `known` was out of date
                 news = [new for new, _ in pending]
                 if error:
                     news.append(NewRunEvent(RunEventType.ERROR, error, None, None))
                 news.append(NewRunEvent.status(current))
                 for trial in (trial for _, trial in pending if trial is not None):
                     await uow.trials.add(trial)
-                stored = await uow.run_events.append(current.id, news, now)
+                # StaleAttempt when `known` was out of date
+                stored = await uow.run_events.append(current.id, news, now, saving=current)
                 await uow.commit()
         except StaleAttempt:
             if known is not None:
@@ -602,7 +602,7 @@ class Sweeper:
         """One pass; returns how many runs it changed or re-enqueued."""
         now = self._clock.now()
         changed = 0
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             stale = await uow.runs.stale(now - self._policy.heartbeat_timeout, limit=100)
         for candidate in stale:
             try:
@@ -625,9 +625,8 @@ class Sweeper:
                             crashed.data,
                         )
                         await uow.run_outbox.add(run.id, run.attempt, now)
-                    await uow.runs.save(run)
                     stored = await uow.run_events.append(
-                        run.id, [crashed, NewRunEvent.status(run)], now
+                        run.id, [crashed, NewRunEvent.status(run)], now, saving=run
                     )
                     await uow.commit()
             except StaleAttempt:
@@ -641,7 +640,7 @@ class Sweeper:
                 await self._outbox.enqueue([(run.id, run.attempt)])
         changed += await self._outbox.relay(now)
         await self._events.relay_pending()
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             waiting = await uow.runs.queued_before(now - self._policy.requeue_after, limit=100)
         # Same job ids: a no-op for jobs the queue still has.
         changed += await self._outbox.enqueue(
@@ -652,7 +651,7 @@ class Sweeper:
     async def requeue_waiting(self) -> int:
         """Enqueue every queued run at once: an embedded server starting again lost its
         in-memory queue (runs handed back at shutdown wait in QUEUED)."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             waiting = await uow.runs.queued_before(self._clock.now() + timedelta(days=1), 1000)
         await self._outbox.enqueue([(run.id, run.attempt) for run in waiting], clear=False)
         return len(waiting)

@@ -124,7 +124,7 @@ class ModelService:
 
     async def predict(self, principal: Principal, model_id: str, rows: Any) -> list[dict[str, Any]]:
         """One prediction per row, in order (per period and series for forecasting)."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             model = await uow.models.get(principal.account_id, model_id)
         if model is None:
             raise NotFound(f"Model {model_id!r} was not found.", "model_id")

@@ -61,6 +61,6 @@ class RunOutbox:
 
     async def relay(self, now: datetime) -> int:
         """One pass of the relay: enqueue what waited longer than the grace period."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             due = await uow.run_outbox.due(now - self._grace, RELAY_BATCH)
         return await self.enqueue(due) if due else 0

@@ -116,7 +116,8 @@ class RunService:
             # all of it is stored, or nothing is.
             try:
                 await uow.runs.add(run)
-                await uow.flush()  # a concurrent submit with the same key clashes here
+                # Numbered in the run's own row, written with it (a concurrent submit with the
+                # same key clashes there: Conflict).
                 events = await uow.run_events.append(run.id, [NewRunEvent.status(run)], now)
                 await uow.run_outbox.add(run.id, run.attempt, now)
                 await uow.commit()
@@ -137,7 +138,7 @@ class RunService:
         return run
 
     async def _by_key(self, principal: Principal, key: str) -> Run | None:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.runs.find_by_idempotency_key(principal.account_id, key)
 
     async def cancel(self, principal: Principal, run_id: str) -> Run:
@@ -153,8 +154,9 @@ class RunService:
                     run = found
                     now = self._clock.now()
                     run.request_cancel(now)
-                    await uow.runs.save(run)
-                    events = await uow.run_events.append(run.id, [NewRunEvent.status(run)], now)
+                    events = await uow.run_events.append(
+                        run.id, [NewRunEvent.status(run)], now, saving=run
+                    )
                     await uow.run_outbox.remove([(run.id, run.attempt)])
                     await uow.commit()
                 break
@@ -172,7 +174,7 @@ class RunService:
         return run
 
     async def _get_many(self, principal: Principal, ids: Sequence[str]) -> dict[str, Run]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.runs.get_many(principal.account_id, ids)
 
     async def compare(self, principal: Principal, ids: Sequence[str]) -> list[ComparedRun]:
@@ -180,7 +182,7 @@ class RunService:
         unique = list(dict.fromkeys(ids))
         if not 1 <= len(unique) <= MAX_COMPARED_RUNS:
             raise InvalidInput(f"Compare from 1 to {MAX_COMPARED_RUNS} runs.", "ids")
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             runs = await uow.runs.get_many(principal.account_id, unique)
             missing = [i for i in unique if i not in runs]
             if missing:
@@ -215,7 +217,7 @@ class RunService:
     ) -> AsyncGenerator[Run, None]:
         """The account's runs (of one experiment, if given) each time they change."""
         if experiment_id is not None:
-            async with self._uow() as uow:
+            async with self._uow(read_only=True) as uow:
                 if await uow.experiments.get(principal.account_id, experiment_id) is None:
                     raise NotFound(f"Experiment {experiment_id!r} was not found.", "experiment_id")
         async for run_id in self._events.announcements(principal.account_id):

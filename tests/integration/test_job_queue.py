@@ -6,26 +6,19 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-import redis.asyncio as aioredis
 from arq.connections import ArqRedis
 
 from domain.model.runs import Run, RunConfig
 from server.adapters.jobs.arq import ArqJobQueue
 from tests.e2e.runs.conftest import REDIS_URL
-from tests.support.services import require_service
+from tests.support.services import require_redis
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
 
 @pytest.fixture
 async def arq_redis() -> AsyncIterator[ArqRedis]:
-    probe = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        await probe.ping()
-    except (OSError, aioredis.RedisError) as exc:
-        require_service(False, f"Redis is not reachable at {REDIS_URL}: {exc}")
-    finally:
-        await probe.aclose()
+    await require_redis(REDIS_URL)
     client = ArqRedis.from_url(REDIS_URL.rsplit("/", 1)[0] + "/10")
     await client.flushdb()
     yield client

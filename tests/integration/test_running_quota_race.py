@@ -9,38 +9,21 @@ row lock on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
-from domain.model.experiments import ProblemType
 from domain.model.runs import Run, RunConfig, RunStatus
 from domain.pagination import PageRequest
 from domain.ports import RunFilter
 from domain.services.execution import ExecutionPolicy, RunDeferred, RunExecution
 from server.bootstrap import Container
+from tests.support.seeding import seller_with_experiment
 
 
 async def test_racing_claims_of_one_account_start_no_more_than_its_running_limit(
     container: Container,
 ) -> None:
-    tag = uuid.uuid4().hex[:8]
-    session = await container.accounts.sign_up(f"R{tag}", f"{tag}@example.com", "a long password")
-    principal = container.accounts.authenticate(session.tokens.access_token)
-
-    async def chunks() -> AsyncIterator[bytes]:
-        yield b"price,units\n10.5,3\n11.0,4\n12.0,5\n"
-
-    dataset = await container.datasets.upload(principal, "d", chunks())
-    experiment = await container.experiments.create(
-        principal,
-        dataset_id=dataset.id,
-        name="e",
-        description=None,
-        problem_type=ProblemType.REGRESSION,
-        target="units",
-        metric=None,
-    )
+    seller = await seller_with_experiment(container)
+    principal, experiment = seller.principal, seller.experiment
     now = container.clock.now()
     runs = [Run.queue(principal.account_id, experiment.id, RunConfig(), now) for _ in range(4)]
     async with container.uow() as uow:

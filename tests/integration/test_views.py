@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from domain.model.accounts import Principal
-from domain.model.experiments import ProblemType
 from domain.model.models import Model, ModelStage
 from domain.model.runs import BestTrialQuery, Run, RunConfig, RunMetrics, RunStatus, Trial
 from domain.pagination import PageRequest
@@ -21,6 +19,7 @@ from domain.ports import (
     RunFilter,
 )
 from server.bootstrap import Container
+from tests.support.seeding import seller_with_experiment
 
 
 @dataclass
@@ -37,23 +36,11 @@ class Seeded:
 async def seed(container: Container) -> Seeded:
     """One seller with one of everything: dataset, experiment, run, trials, model, campaign,
     discount."""
-    tag = uuid.uuid4().hex[:8]
-    session = await container.accounts.sign_up(f"S{tag}", f"{tag}@example.com", "a long password")
-    principal = container.accounts.authenticate(session.tokens.access_token)
-
-    async def chunks() -> AsyncIterator[bytes]:
-        yield b"date,price,units\n2026-01-01,10.5,3\n2026-01-02,11.0,4\n"
-
-    dataset = await container.datasets.upload(principal, "d", chunks())
-    experiment = await container.experiments.create(
-        principal,
-        dataset_id=dataset.id,
-        name="e",
-        description=None,
-        problem_type=ProblemType.REGRESSION,
-        target="units",
-        metric="rmse",
+    seller = await seller_with_experiment(
+        container, b"date,price,units\n2026-01-01,10.5,3\n2026-01-02,11.0,4\n", "rmse"
     )
+    principal, dataset, experiment = seller.principal, seller.dataset, seller.experiment
+    tag = uuid.uuid4().hex[:8]  # a listing of its own
     now = container.clock.now()
     run = Run.queue(principal.account_id, experiment.id, RunConfig(), now)
     run.move_to(RunStatus.RUNNING, now)

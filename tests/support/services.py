@@ -53,3 +53,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def require_redis(url: str) -> None:
+    """Skip (fail in CI) when Redis does not answer at `url`."""
+    import redis.asyncio as aioredis
+
+    probe = aioredis.Redis.from_url(url)
+    try:
+        await probe.ping()
+    except (OSError, aioredis.RedisError) as exc:
+        require_service(False, f"Redis is not reachable at {url}: {exc}")
+    finally:
+        await probe.aclose()

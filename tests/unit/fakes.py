@@ -48,6 +48,7 @@ from domain.pagination import Cursor, Page, PageRequest, offset_cursor
 from domain.ports import (
     AccountRepository,
     CampaignRepository,
+    ClaimRead,
     DatasetRepository,
     DiscountRepository,
     ExperimentFilter,
@@ -204,8 +205,9 @@ class FakeUnitOfWork:
     webhook_receipts: WebhookReceiptRepository
     oauth_states: OAuthStateRepository
 
-    def __init__(self, db: FakeDatabase) -> None:
+    def __init__(self, db: FakeDatabase, read_only: bool = False) -> None:
         self.db = db
+        self.read_only = read_only
 
     async def __aenter__(self) -> Self:
         self.tables = copy.deepcopy(self.db.tables)
@@ -253,6 +255,8 @@ class FakeUnitOfWork:
         _check_unique_keys(runs.values())
 
     async def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("A read-only unit of work writes nothing.")
         await self.db.reached("commit")
         for run_id, version in self.run_versions.items():
             committed = self.db.tables["runs"].get(run_id)
@@ -279,8 +283,8 @@ class FakeUnitOfWorkFactory:
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
 
-    def __call__(self) -> FakeUnitOfWork:
-        return FakeUnitOfWork(self.db)
+    def __call__(self, *, read_only: bool = False) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.db, read_only)
 
 
 class _NotFaked:
@@ -439,6 +443,15 @@ class FakeRuns(FakeRepository[Run]):
         await self._uow.db.reached("runs.find")
         return next((r for r in self._rows() if r.id == run_id), None)
 
+    async def find_for_claim(self, run_id: str) -> ClaimRead | None:
+        run = await self.find(run_id)
+        if run is None:
+            return None
+        experiment = await self._uow.experiments.get(run.account_id, run.experiment_id)
+        dataset = experiment and await self._uow.datasets.get(run.account_id, experiment.dataset_id)
+        running = await self.count_running(run.account_id, 0)
+        return ClaimRead(run, experiment, dataset or None, running)
+
     async def find_by_idempotency_key(self, account_id: str, key: str) -> Run | None:
         found = next((r for r in self._rows(account_id) if r.idempotency_key == key), None)
         await self._uow.db.reached("runs.find_by_idempotency_key")
@@ -563,8 +576,15 @@ class FakeRunEvents:
         self._uow = uow
 
     async def append(
-        self, run_id: str, events: Sequence[NewRunEvent], at: datetime
+        self,
+        run_id: str,
+        events: Sequence[NewRunEvent],
+        at: datetime,
+        *,
+        saving: Run | None = None,
     ) -> list[RunEvent]:
+        if saving is not None:
+            await self._uow.runs.save(saving)
         if not events:
             return []
         if run_id not in self._uow.tables["runs"]:

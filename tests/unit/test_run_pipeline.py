@@ -9,7 +9,7 @@ import copy
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from domain.model.accounts import Principal, Role
 from domain.model.experiments import ProblemType
@@ -23,7 +23,13 @@ from domain.model.runs import (
     StaleAttempt,
     Trial,
 )
-from domain.ports import TrainingCanceled, TrainingEvent, TrainingJob, TrainingOutcome
+from domain.ports import (
+    ClaimRead,
+    TrainingCanceled,
+    TrainingEvent,
+    TrainingJob,
+    TrainingOutcome,
+)
 from domain.services.execution import ExecutionPolicy, RunExecution
 from domain.services.outbox import RunOutbox
 from domain.services.runs import RunService
@@ -107,13 +113,22 @@ class FakeUow:
     async def _dataset(self, account_id: str, dataset_id: str) -> Any:
         return self.store.dataset
 
+    async def find_for_claim(self, run_id: str) -> ClaimRead | None:
+        run = await self.find(run_id)
+        store = cast(Any, self.store)  # namespaces standing in for the entities
+        return ClaimRead(run, store.experiment, store.dataset, 0) if run else None
+
     async def _add_model(self, model: Any) -> None:
         return None
 
     async def _add_trial(self, trial: Trial) -> None:
         self.writes.append(lambda: self.store.trials.append(trial))
 
-    async def _append(self, run_id: str, news: Sequence[NewRunEvent], at: datetime) -> list:
+    async def _append(
+        self, run_id: str, news: Sequence[NewRunEvent], at: datetime, saving: Run | None = None
+    ) -> list:
+        if saving is not None:
+            await self.save(saving)
         pending = sum(len(getattr(w, "events", ())) for w in self.writes)
         first = len(self.store.events) + pending + 1
         stored = [
@@ -197,7 +212,7 @@ def setup(
     store.outbox.add((run.id, 1))
     events = Events()
     policy = ExecutionPolicy(heartbeat_interval=heartbeat, heartbeat_timeout=heartbeat * 2)
-    execution = RunExecution(lambda: FakeUow(store), Clock(), trainer, events, policy)  # type: ignore[arg-type]
+    execution = RunExecution(lambda **_: FakeUow(store), Clock(), trainer, events, policy)  # type: ignore[arg-type]
     return store, execution, run, events
 
 
@@ -235,9 +250,9 @@ async def test_cancel_interrupts_a_running_attempt_without_a_heartbeat() -> None
     signals = Signals()
     signals.execution = execution
     service = RunService(
-        lambda: FakeUow(store),  # type: ignore[arg-type]
+        lambda **_: FakeUow(store),  # type: ignore[arg-type]
         Clock(),
-        RunOutbox(lambda: FakeUow(store), jobs=None),  # type: ignore[arg-type]
+        RunOutbox(lambda **_: FakeUow(store), jobs=None),  # type: ignore[arg-type]
         events,  # type: ignore[arg-type]
         signals=signals,
         catalogue=FakeCatalogue(),

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.model.accounts import Account, Role, SessionFamily, User
 from domain.pagination import Page, PageRequest
 from server.adapters.db.base import SqlRepository
 from server.adapters.db.tables import AccountRow, SessionRow, UserRow
+
+
+@cache
+def _token_check() -> Select[Any]:
+    """Both primary-key lookups in one statement, built once: this runs on every
+    authenticated request."""
+    return (
+        select(*UserRow.__table__.columns, SessionRow.revoked_at, SessionRow.id.label("session_id"))
+        .outerjoin(
+            SessionRow,
+            and_(SessionRow.id == bindparam("p_session"), SessionRow.user_id == UserRow.id),
+        )
+        .where(UserRow.id == bindparam("p_user"), UserRow.account_id == bindparam("p_account"))
+    )
 
 
 class SqlAccountRepository:
@@ -94,19 +109,11 @@ class SqlUserRepository(SqlRepository[User, UserRow]):
     async def for_token(
         self, account_id: str, user_id: str, session_id: str
     ) -> tuple[User, bool] | None:
-        # Both primary-key lookups in one statement: this runs on every authenticated request.
-        query = (
-            select(UserRow, SessionRow.revoked_at, SessionRow.id)
-            .outerjoin(
-                SessionRow, and_(SessionRow.id == session_id, SessionRow.user_id == UserRow.id)
-            )
-            .where(UserRow.id == user_id, UserRow.account_id == account_id)
-        )
-        found = (await self.session.execute(query)).first()
+        params = {"p_account": account_id, "p_user": user_id, "p_session": session_id}
+        found = (await self.session.execute(_token_check(), params)).first()
         if found is None:
             return None
-        row, revoked_at, family_id = found
-        return self.to_entity(row), family_id is not None and revoked_at is None
+        return self.to_entity(found), found.session_id is not None and found.revoked_at is None
 
     async def lock_owners(self, account_id: str) -> int:
         # FOR UPDATE on PostgreSQL; SQLite serialises writers (and ignores the clause).

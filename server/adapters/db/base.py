@@ -9,26 +9,66 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields
+from functools import cache
+from types import SimpleNamespace
 from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     SQLColumnExpression,
     and_,
+    bindparam,
     delete,
     func,
     or_,
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from domain.errors import Conflict
 from domain.pagination import Cursor, Page, PageRequest
 from server.adapters.db.tables import Base
 
 E = TypeVar("E")
 R = TypeVar("R", bound=Base)
+
+
+@cache
+def _select_one(row: type[Base]) -> Select[Any]:
+    """The row `p_id` of account `p_account`, built once per table: `get` runs on most
+    requests, and an IN list (as `get_many` builds) is rendered anew at each call."""
+    table = row.__table__
+    return select(*table.columns).where(
+        table.c.account_id == bindparam("p_account", type_=table.c.account_id.type),
+        table.c.id == bindparam("p_id", type_=table.c.id.type),
+    )
+
+
+CLASH = "This clashes with a change made at the same time; try again."
+
+
+async def flush_or_conflict(session: AsyncSession) -> None:
+    """Send pending writes; a uniqueness race lost to a concurrent writer is a Conflict."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(CLASH) from exc
+
+
+def split_row(row: Sequence[Any], *groups: Sequence[Any]) -> list[Any]:
+    """A row selecting several tables' columns (which share names such as `id`), cut into one
+    namespace per group of columns, by position; None for a group an outer join left empty."""
+    parts: list[Any] = []
+    start = 0
+    for columns in groups:
+        values = dict(zip((c.key for c in columns), row[start : start + len(columns)], strict=True))
+        parts.append(SimpleNamespace(**values) if values.get("id") is not None else None)
+        start += len(columns)
+    return parts
 
 
 class FieldMapper(Generic[E, R]):
@@ -112,7 +152,9 @@ class SqlRepository(Generic[E, R]):
         )
 
     async def get(self, account_id: str, entity_id: str) -> E | None:
-        return (await self.get_many(account_id, [entity_id])).get(entity_id)
+        params = {"p_account": account_id, "p_id": entity_id}
+        row = (await self.session.execute(_select_one(cast(type[Base], self.row)), params)).first()
+        return self.to_entity(cast(Any, row)) if row is not None else None
 
     async def get_many(self, account_id: str, ids: Sequence[str]) -> dict[str, E]:
         if not ids:

@@ -19,8 +19,11 @@ from domain.model.runs import (
     Trial,
 )
 from domain.pagination import Page, PageRequest, offset_cursor
-from domain.ports import RunFilter
-from server.adapters.db.base import FieldMapper, SqlRepository
+from domain.ports import ClaimRead, RunFilter
+from server.adapters.db import run_statements as statements
+from server.adapters.db.base import FieldMapper, SqlRepository, flush_or_conflict, split_row
+from server.adapters.db.datasets import SqlDatasetRepository
+from server.adapters.db.experiments import SqlExperimentRepository
 from server.adapters.db.tables import (
     AccountRow,
     RunEventRow,
@@ -46,21 +49,37 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
 
     async def save(self, entity: Run) -> None:
         """Compare-and-set on the version: a concurrent writer makes this a StaleAttempt."""
+        await self.save_counting(entity, 0)
+
+    async def save_counting(self, entity: Run, new_events: int) -> int:
+        """`save`, taking `new_events` seqs of the run's event counter in the same statement;
+        returns the counter (the last seq taken)."""
         values = self.to_values(entity)
-        values["version"] = entity.version + 1
-        result = await self.session.execute(
-            update(RunRow)
-            .where(RunRow.id == entity.id, RunRow.version == entity.version)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        statement = statements.save_run(RUNS.names)
+        params = statements.params_of_save(values, new_events)
+        last = (await self.session.execute(statement, params)).scalar()
+        if last is None:
             raise StaleAttempt(f"Run {entity.id} was changed by someone else; reload it.")
         entity.version += 1
+        return int(last)
 
     async def find(self, run_id: str) -> Run | None:
-        row = await self.session.get(RunRow, run_id, populate_existing=True)
-        return self.to_entity(row) if row is not None else None
+        row = (await self.session.execute(statements.find_run(), {"p_id": run_id})).first()
+        return self.to_entity(cast(Any, row)) if row is not None else None
+
+    async def find_for_claim(self, run_id: str) -> ClaimRead | None:
+        experiments, datasets = SqlExperimentRepository, SqlDatasetRepository
+        groups = (self.columns(), experiments.columns(), datasets.columns())
+        row = (await self.session.execute(statements.claim_read(), {"p_id": run_id})).first()
+        if row is None:
+            return None
+        run, experiment, dataset = split_row(row, *groups)
+        return ClaimRead(
+            run=self.to_entity(run),
+            experiment=experiments(self.session).to_entity(experiment) if experiment else None,
+            dataset=datasets(self.session).to_entity(dataset) if dataset else None,
+            running=int(row[-1]),
+        )
 
     async def find_by_idempotency_key(self, account_id: str, key: str) -> Run | None:
         row = await self.session.scalar(
@@ -96,7 +115,9 @@ class SqlRunRepository(SqlRepository[Run, RunRow]):
 
     async def _count(self, account_id: str, statuses: list[RunStatus], limit: int) -> int:
         where = (RunRow.account_id == account_id, RunRow.status.in_(statuses))
-        count = await self.session.scalar(select(func.count()).where(*where)) or 0
+        params = {"p_account_id": account_id}
+        counted = await self.session.execute(statements.count_runs(tuple(statuses)), params)
+        count = counted.scalar() or 0
         if count + 1 < limit:
             return count  # far from the limit: no need to queue behind anyone
         # Near it: the account row is the lock, so starts and claims of one account queue
@@ -246,27 +267,53 @@ class SqlRunEventRepository:
         self.session = session
 
     async def append(
-        self, run_id: str, events: Sequence[NewRunEvent], at: datetime
+        self,
+        run_id: str,
+        events: Sequence[NewRunEvent],
+        at: datetime,
+        *,
+        saving: Run | None = None,
     ) -> list[RunEvent]:
-        if not events:
+        """The counter moves in the run's save (`saving`), or in the row of a run added in
+        this transaction and not yet written, or else on its own (one UPDATE)."""
+        if saving is not None:
+            last = await SqlRunRepository(self.session).save_counting(saving, len(events))
+        elif not events:
             return []
-        await self.session.flush()  # a run added in this transaction must exist first
-        last = await self.session.scalar(
-            update(RunRow)
-            .where(RunRow.id == run_id)
-            .values(event_seq=RunRow.event_seq + len(events))
-            .returning(RunRow.event_seq)
-            .execution_options(synchronize_session=False)
-        )
-        if last is None:
-            raise StaleAttempt(f"Run {run_id} no longer exists.")
-        first = int(last) - len(events) + 1
+        elif (added := self._unwritten(run_id)) is not None:
+            added.event_seq = (added.event_seq or 0) + len(events)
+            last = added.event_seq
+            # The run's INSERT, counter included, goes first: the flush orders rows of
+            # unrelated mappers by class, not by foreign key. A concurrent submit with the
+            # same idempotency key clashes here.
+            await flush_or_conflict(self.session)
+        else:
+            counted = await self.session.scalar(
+                update(RunRow)
+                .where(RunRow.id == run_id)
+                .values(event_seq=RunRow.event_seq + len(events))
+                .returning(RunRow.event_seq)
+                .execution_options(synchronize_session=False)
+            )
+            if counted is None:
+                raise StaleAttempt(f"Run {run_id} no longer exists.")
+            last = int(counted)
+        first = last - len(events) + 1
         stored = [
             RunEvent(run_id, first + i, at, e.type, e.message, e.progress, e.data)
             for i, e in enumerate(events)
         ]
-        self.session.add_all(RunEventRow(**EVENTS.to_values(e)) for e in stored)
+        if stored:  # a save alone (`saving`, no events) inserts nothing
+            rows = [EVENTS.to_values(e) for e in stored]
+            await self.session.execute(statements.insert_events(), rows)
         return stored
+
+    def _unwritten(self, run_id: str) -> RunRow | None:
+        """The run's row when it was added in this transaction and waits for the flush."""
+        return next(
+            (row for row in self.session.new if isinstance(row, RunRow) and row.id == run_id),
+            None,
+        )
 
     async def after(self, run_id: str, after_seq: int, limit: int) -> list[RunEvent]:
         rows = await self.session.scalars(
@@ -297,9 +344,8 @@ class SqlRunOutboxRepository:
         return [(run_id, attempt) for run_id, attempt in rows]
 
     async def remove(self, entries: Sequence[tuple[str, int]]) -> None:
-        for run_id, attempt in entries:
+        if entries:
             await self.session.execute(
-                delete(RunOutboxRow).where(
-                    RunOutboxRow.run_id == run_id, RunOutboxRow.attempt == attempt
-                )
+                statements.delete_outbox(),
+                [{"p_run_id": run_id, "p_attempt": attempt} for run_id, attempt in entries],
             )

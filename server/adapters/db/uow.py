@@ -15,6 +15,7 @@ from server.adapters.db.accounts import (
     SqlSessionRepository,
     SqlUserRepository,
 )
+from server.adapters.db.base import CLASH, flush_or_conflict
 from server.adapters.db.campaigns import SqlCampaignRepository, SqlDiscountRepository
 from server.adapters.db.datasets import SqlDatasetRepository
 from server.adapters.db.experiments import SqlExperimentRepository
@@ -51,8 +52,9 @@ class _Pending:
 class SqlUnitOfWork:
     """`async with uow: ...; await uow.commit()`; leaving without commit rolls back."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], read_only: bool = False) -> None:
         self._sessions = sessions
+        self._read_only = read_only
 
     async def __aenter__(self) -> Self:
         self.session = self._sessions()
@@ -88,23 +90,36 @@ class SqlUnitOfWork:
         await self.session.close()
 
     async def flush(self) -> None:
-        try:
-            await self.session.flush()
-        except IntegrityError as exc:
-            raise Conflict("This clashes with a change made at the same time; try again.") from exc
+        self._refuse_writes()
+        await flush_or_conflict(self.session)
 
     async def commit(self) -> None:
+        self._refuse_writes()
         try:
             await self.session.commit()
         except IntegrityError as exc:
             # A concurrent request won a uniqueness race the service had checked for.
             log.info("integrity error on commit: %s", exc.orig)
-            raise Conflict("This clashes with a change made at the same time; try again.") from exc
+            raise Conflict(CLASH) from exc
+
+    def _refuse_writes(self) -> None:
+        # Its statements run in autocommit on PostgreSQL: a write would not wait for commit.
+        if self._read_only:
+            raise RuntimeError("A read-only unit of work writes nothing.")
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    """Units of work on the engine's sessions; read-only ones on the reading engine's."""
 
-    def __call__(self) -> SqlUnitOfWork:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        reading: async_sessionmaker[AsyncSession] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._reading = reading or sessions
+
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        if read_only:
+            return SqlUnitOfWork(self._reading, read_only=True)
         return SqlUnitOfWork(self._sessions)

@@ -95,7 +95,7 @@ class RunEventLog:
         return relayed
 
     async def after(self, run_id: str, after_seq: int, limit: int = 1000) -> list[RunEvent]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.run_events.after(run_id, after_seq, limit)
 
     async def follow(self, run_id: str, after_seq: int) -> AsyncIterator[RunEvent]:
