@@ -20,12 +20,10 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +40,8 @@ from server.simulator import SimulatorConfig  # noqa: E402
 from tests.support.services import (  # noqa: E402
     create_postgres_database,
     drop_postgres_database,
-    free_port,
 )
-from tests.support.simulator import START, authorize  # noqa: E402
+from tests.support.simulator import START, authorize, simulator_process  # noqa: E402
 
 SECRET = "benchmark-secret-key-of-sufficient-length"
 
@@ -153,29 +150,9 @@ async def product_sync(container: Container) -> tuple[float, float, dict[str, in
     return times[0], times[1], counts
 
 
-@contextlib.contextmanager
-def simulator_process(config: SimulatorConfig) -> Iterator[str]:
-    port = free_port()
-    command = [sys.executable, "-m", "server.cli", "simulator", "--port", str(port)]
-    command += ["--seed", str(config.seed), "--items", str(config.items), "--start", START]
-    quiet = subprocess.DEVNULL
-    process = subprocess.Popen(command, cwd=ROOT, stdout=quiet, stderr=quiet)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/_sim/clock", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the simulator did not start")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+def simulator_of(config: SimulatorConfig) -> contextlib.AbstractContextManager[str]:
+    options = ["--seed", str(config.seed), "--items", str(config.items), "--start", START]
+    return simulator_process(*options)
 
 
 async def measure(url: str, tmp: str, kind: str) -> tuple[float, float, dict[str, int]]:
@@ -208,7 +185,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="best of (a shared machine is noisy)")
     args = parser.parse_args()
     config = SimulatorConfig(seed=3, items=args.items, start=START)
-    with simulator_process(config) as url, tempfile.TemporaryDirectory() as tmp:
+    with simulator_of(config) as url, tempfile.TemporaryDirectory() as tmp:
         for kind in args.databases:
             # The floor and the sync alternate, so both see the same machine load.
             floors, firsts, seconds = [], [], []

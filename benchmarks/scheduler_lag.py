@@ -16,13 +16,10 @@ import argparse
 import asyncio
 import dataclasses
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,8 +37,8 @@ from server.migrate import upgrade_async  # noqa: E402
 from tests.support.services import (  # noqa: E402
     create_postgres_database,
     drop_postgres_database,
-    free_port,
 )
+from tests.support.simulator import simulator_process  # noqa: E402
 
 SEED = 21
 
@@ -80,35 +77,11 @@ async def eligible_items(simulator: str, wanted: int, seed: int = SEED) -> list[
         return ids[:wanted]
 
 
-@contextmanager
-def simulator_process() -> Iterator[str]:
-    """`mlproject simulator` in its own process (not a thread here: no shared GIL)."""
-    port = free_port()
-    command = [sys.executable, "-m", "server.cli", "simulator", "--port", str(port)]
-    command += ["--seed", str(SEED), "--items", "2000", "--speed", "1"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/_sim/clock", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the simulator did not start")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-
-
 async def measure(
     database_url: str, discounts: int, tick: float, lead: float, concurrency: int
 ) -> None:
-    with simulator_process() as simulator, tempfile.TemporaryDirectory() as data:
+    options = ["--seed", str(SEED), "--items", "2000", "--speed", "1"]
+    with simulator_process(*options) as simulator, tempfile.TemporaryDirectory() as data:
         settings = Settings(
             data_dir=Path(data),
             database_url=database_url,

@@ -1,15 +1,19 @@
-"""The marketplace simulator served by uvicorn on a free port, in a thread (real sockets)."""
+"""The marketplace simulator served on a free port: by uvicorn in a thread (real sockets), or as
+`mlproject simulator` in its own process (benchmarks: no GIL shared with what is measured)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -20,6 +24,32 @@ from server.simulator import SimulatorConfig, create_simulator_app
 from tests.support.services import free_port
 
 START = "2026-11-25T10:00:00.000-03:00"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def simulator_process(*options: str) -> Iterator[str]:
+    """`mlproject simulator <options>` in its own process on a free port; yields its URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "server.cli", "simulator", "--port", str(port), *options]
+    quiet = subprocess.DEVNULL
+    process = subprocess.Popen(command, cwd=ROOT, stdout=quiet, stderr=quiet)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/_sim/clock", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the simulator did not start")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
 
 
 @contextmanager
