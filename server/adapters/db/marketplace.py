@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -46,6 +46,10 @@ from server.adapters.db.marketplace_tables import (
 from server.adapters.db.tables import DiscountRow
 
 LIVE_SYNC = (SyncStatus.QUEUED.value, SyncStatus.RUNNING.value)
+
+# The Core tables, for bulk inserts without the ORM's per-row bookkeeping.
+ORDERS = cast(Table, OrderRow.__table__)
+ORDER_ITEMS = cast(Table, OrderItemRow.__table__)
 
 
 class SqlMarketplaceConnectionRepository(
@@ -228,13 +232,13 @@ class SqlOrderRepository(SqlRepository[Order, OrderRow]):
             return 0
         make = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
         inserted = await self.session.execute(
-            make(OrderRow).on_conflict_do_nothing().returning(OrderRow.id),
+            make(ORDERS).on_conflict_do_nothing().returning(OrderRow.id),
             [self.to_values(o) for o in orders],
         )
         fresh = set(inserted.scalars().all())
         items = [v for order in orders if order.id in fresh for v in self._item_values(order)]
         if items:
-            await self.session.execute(insert(OrderItemRow), items)
+            await self.session.execute(insert(ORDER_ITEMS), items)
         return len(fresh)
 
     async def save(self, entity: Order) -> None:
