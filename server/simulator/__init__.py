@@ -1,4 +1,4 @@
-"""A local Mercado Livre: the API subset of ML-WIRE served by a separate Starlette app.
+"""A local Mercado Livre: the API of docs/marketplace-wire.md, served by a separate app.
 
 It imports nothing from the rest of the project; `mlproject simulator` runs it alone and
 `create_simulator_app` lets another app mount it (docs/simulator.md).

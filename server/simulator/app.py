@@ -1,4 +1,4 @@
-"""The Starlette app: the API subset of ML-WIRE plus the `/_sim/` endpoints."""
+"""The Starlette app: the API subset of docs/marketplace-wire.md plus the `/_sim/` endpoints."""
 
 from __future__ import annotations
 

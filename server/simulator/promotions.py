@@ -1,6 +1,6 @@
 """Promotions: individual discounts (PRICE_DISCOUNT) and invitations (DEAL, LIGHTNING, DOD).
 
-The refusals follow ML-WIRE.md; every rule raises an ApiError with Mercado Livre's code.
+The refusals follow docs/marketplace-wire.md; each raises an ApiError with Mercado Livre's code.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Seller, items and orders endpoints (ML-WIRE: Seller, Items, Orders)."""
+"""Seller, items and orders endpoints (docs/marketplace-wire.md: Seller, Items, Orders)."""
 
 from __future__ import annotations
 

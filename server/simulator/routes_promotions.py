@@ -1,4 +1,4 @@
-"""Seller promotions endpoints (ML-WIRE: Promotions, app_version=v2)."""
+"""Seller promotions endpoints (docs/marketplace-wire.md: Promotions, app_version=v2)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Mercado Livre's JSON <-> the port's values: Decimal money, timezone-aware datetimes.
 
-The wire is described in the project's ML-WIRE notes (a subset of Mercado Livre's public API);
+The wire is described in docs/marketplace-wire.md (a subset of Mercado Livre's public API);
 every parser here tolerates absent optional fields and raises `MarketplaceUnavailable` for an
 answer that is not the documented shape (a marketplace bug is not the seller's to fix).
 """
