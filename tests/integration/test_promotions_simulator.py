@@ -5,7 +5,6 @@ price; outside them the attempt is logged REJECTED with the reason and nothing i
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
@@ -13,12 +12,13 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from domain.model.marketplace import MarketplaceProvider, PriceChangeOutcome, PriceChangeReason
+from domain.model.marketplace import PriceChangeOutcome, PriceChangeReason
 from domain.pagination import PageRequest
 from domain.services.promotions import JoinRequest
 from server.bootstrap import Container, build
 from server.config import Settings
 from server.simulator import SimulatorConfig
+from tests.support.scheduling import connected_seller
 from tests.support.simulator import running_simulator
 
 SIM = SimulatorConfig(seed=17, items=80, start=None, speed=1.0, tick_seconds=0.1)
@@ -40,11 +40,8 @@ async def container(settings: Settings, simulator: str) -> AsyncIterator[Contain
 async def test_join_inside_the_bounds_goes_live_and_outside_is_refused(
     container: Container, simulator: str
 ) -> None:
-    tag = uuid.uuid4().hex[:8]
-    session = await container.accounts.sign_up(f"P{tag}", f"{tag}@example.com", "a long password")
-    principal = container.accounts.authenticate(session.tokens.access_token)
-    assert container.marketplace is not None and container.promotions is not None
-    await container.marketplace.service.connect(principal, MarketplaceProvider.SIMULATOR, SIM.seed)
+    principal = await connected_seller(container, SIM.seed)
+    assert container.promotions is not None
     offers = await container.promotions.offers(principal, PageRequest.ranked(10, None), "DEAL")
     running = next(o for o in offers.items if o.invitation.status == "started")
     candidate = running.candidates[0]

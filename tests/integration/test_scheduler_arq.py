@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -18,7 +17,7 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 
 from domain.model.campaigns import DiscountMarketplaceState
-from domain.model.marketplace import MarketplaceProvider, PriceChangeOutcome, PriceChangeReason
+from domain.model.marketplace import PriceChangeOutcome, PriceChangeReason
 from domain.pagination import PageRequest
 from domain.ports import PriceChangeFilter
 from server.bootstrap import Container, build
@@ -26,7 +25,7 @@ from server.config import Settings
 from server.simulator import SimulatorConfig
 from server.worker import create_worker
 from tests.e2e.runs.conftest import REDIS_URL
-from tests.support.scheduling import eligible_item, until
+from tests.support.scheduling import connected_seller, eligible_item, until
 from tests.support.services import require_service
 from tests.support.simulator import running_simulator
 
@@ -64,14 +63,7 @@ async def container(arq_settings: Settings) -> AsyncIterator[Container]:
 async def test_two_arq_workers_apply_a_due_discount_once_and_withdraw_it(
     arq_settings: Settings, container: Container, simulator: str
 ) -> None:
-    tag = uuid.uuid4().hex[:8]
-    session = await container.accounts.sign_up(f"A{tag}", f"{tag}@example.com", "a long password")
-    principal = container.accounts.authenticate(session.tokens.access_token)
-    assert container.marketplace is not None
-    connected = await container.marketplace.service.connect(
-        principal, MarketplaceProvider.SIMULATOR, SIM.seed
-    )
-    assert connected.connection.id
+    principal = await connected_seller(container, SIM.seed)
     item = await eligible_item(simulator, SIM.seed)
     now = datetime.now(UTC)
     discount = await container.campaigns.schedule_discount(

@@ -9,7 +9,6 @@ import asyncio
 import dataclasses
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from domain.model.campaigns import DiscountMarketplaceState
-from domain.model.marketplace import MarketplaceProvider, PriceChangeOutcome
+from domain.model.marketplace import PriceChangeOutcome
 from domain.pagination import PageRequest
 from domain.ports import PriceChangeFilter
 from domain.services.scheduler import ATTEMPT_BUDGET, DiscountScheduler, SchedulerPolicy
@@ -29,7 +28,7 @@ from server.config import Settings
 from server.simulator import SimulatorConfig
 from tests.conftest import server_env
 from tests.support.scheduler_victim import KILLED
-from tests.support.scheduling import eligible_item
+from tests.support.scheduling import connected_seller, eligible_item
 from tests.support.services import free_port
 from tests.support.simulator import running_simulator
 
@@ -64,11 +63,7 @@ async def container(settings: Settings, simulator: str) -> AsyncIterator[Contain
 async def test_a_killed_scheduler_is_reconciled_without_a_second_application(
     settings: Settings, container: Container, simulator: str
 ) -> None:
-    tag = uuid.uuid4().hex[:8]
-    session = await container.accounts.sign_up(f"K{tag}", f"{tag}@example.com", "a long password")
-    principal = container.accounts.authenticate(session.tokens.access_token)
-    assert container.marketplace is not None
-    await container.marketplace.service.connect(principal, MarketplaceProvider.SIMULATOR, SIM.seed)
+    principal = await connected_seller(container, SIM.seed)
     item = await eligible_item(simulator, SIM.seed)
     now = datetime.now(UTC)
     discount = await container.campaigns.schedule_discount(
@@ -105,6 +100,7 @@ async def test_a_killed_scheduler_is_reconciled_without_a_second_application(
     assert left is not None and left.marketplace_state is DiscountMarketplaceState.PENDING
 
     later = LaterClock(LEASE + timedelta(seconds=1))
+    assert container.marketplace is not None
     shops = StoredShops(container.uow, container.marketplace.providers)
     await _tick_for(container, DiscountScheduler(container.uow, later, shops), discount.id, later)
     async with container.uow() as uow:

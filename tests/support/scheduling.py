@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+
+from domain.model.accounts import Principal
+from domain.model.marketplace import MarketplaceProvider
+from server.bootstrap import Container
 
 WAIT = 60.0  # a guard against a hung test, never a measurement
 
@@ -41,3 +46,16 @@ async def until(check: Callable[[], Awaitable[Any]], what: str) -> Any:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.1)
     return result
+
+
+async def connected_seller(container: Container, seed: int) -> Principal:
+    """A new account whose owner connected the simulator's shop of `seed`."""
+    tag = uuid.uuid4().hex[:8]
+    session = await container.accounts.sign_up(f"S{tag}", f"{tag}@example.com", "a long password")
+    principal = container.accounts.authenticate(session.tokens.access_token)
+    assert container.marketplace is not None
+    connected = await container.marketplace.service.connect(
+        principal, MarketplaceProvider.SIMULATOR, seed
+    )
+    assert connected.connection.id
+    return principal
